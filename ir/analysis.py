@@ -1,0 +1,80 @@
+"""Derived quantities of ops and graphs: MACs, element operations, operand bytes, arithmetic intensity, totals.
+
+Totals count every execution: an op inside a repeated block counts ``repeat`` times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .graph import Graph, Op, TensorRole
+
+
+def is_contraction(op: Op) -> bool:
+    """A contraction multiplies two operands and sums over at least one reduced dim."""
+    if op.kind.category == "contraction":
+        return True
+    return op.fn == "multiply_reduce" and len(op.inputs) >= 2 and bool(op.reduce)
+
+
+def macs(op: Op) -> int:
+    """Multiply-accumulates of one execution (0 for non-contractions)."""
+    return op.iterations if is_contraction(op) else 0
+
+
+def vector_ops(op: Op) -> int:
+    """Element operations of one execution on a vector unit (0 for contractions and data movement)."""
+    if is_contraction(op) or op.kind.category == "movement":
+        return 0
+    return op.iterations
+
+
+def moved_elements(op: Op, graph: Graph) -> int:
+    """Elements written by a data-movement op (0 for the others)."""
+    return graph.tensors[op.output.tensor].numel if op.kind.category == "movement" else 0
+
+
+def operand_bytes(op: Op, graph: Graph) -> dict[str, float]:
+    """Bytes of each operand tensor, inputs then output, keyed by tensor name."""
+    out = {a.tensor: graph.tensors[a.tensor].nbytes for a in op.inputs}
+    out[op.output.tensor] = graph.tensors[op.output.tensor].nbytes
+    return out
+
+
+def arithmetic_intensity(op: Op, graph: Graph) -> float:
+    """Operations (MACs or element ops) per byte of compulsory operand traffic."""
+    total = sum(operand_bytes(op, graph).values())
+    work = macs(op) or vector_ops(op)
+    return work / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class GraphTotals:
+    ops: int                 # ops executed (repeats counted)
+    stored_ops: int          # ops stored in the graph
+    macs: int
+    vector_ops: int
+    moved_elements: int
+    param_count: int
+    param_bytes: float
+    activation_bytes: float  # bytes written by all executed ops
+
+
+def totals(graph: Graph) -> GraphTotals:
+    mult = graph.multiplicity()
+    n = m = v = mv = 0
+    act = 0.0
+    param_mult: dict[str, int] = {}
+    for op in graph.ops:
+        k = mult[op.name]
+        n += k
+        m += k * macs(op)
+        v += k * vector_ops(op)
+        mv += k * moved_elements(op, graph)
+        act += k * graph.tensors[op.output.tensor].nbytes
+        for a in op.inputs:
+            if graph.tensors[a.tensor].role == TensorRole.PARAM:
+                param_mult[a.tensor] = max(param_mult.get(a.tensor, 0), k)
+    pc = sum(graph.tensors[t].numel * k for t, k in param_mult.items())
+    pb = sum(graph.tensors[t].nbytes * k for t, k in param_mult.items())
+    return GraphTotals(n, len(graph.ops), m, v, mv, pc, pb, act)

@@ -1,0 +1,95 @@
+"""Versioned JSON form of a Graph; ``from_json(to_json(g)) == g`` exactly.
+
+``attrs`` and ``meta`` must hold JSON values (str, int, float, bool, None, lists, dicts with str keys).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import IRFormatError
+from .graph import Access, Block, Graph, Op, OpKind, Tensor, TensorRole
+
+FORMAT = "catx-ir"
+VERSION = 1
+
+
+def to_dict(graph: Graph) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": graph.name,
+        "inputs": list(graph.inputs),
+        "outputs": list(graph.outputs),
+        "tensors": [{"name": t.name, "shape": list(t.shape), "bits": t.bits, "role": t.role.value}
+                    for t in graph.tensors.values()],
+        "ops": [{
+            "name": o.name, "kind": o.kind.value, "fn": o.fn,
+            "dims": [[d, s] for d, s in o.dims.items()], "reduce": list(o.reduce),
+            "inputs": [{"tensor": a.tensor, "index": list(a.index)} for a in o.inputs],
+            "output": {"tensor": o.output.tensor, "index": list(o.output.index)},
+            "bits": o.bits, "provenance": list(o.provenance), "attrs": o.attrs,
+        } for o in graph.ops],
+        "blocks": [{"name": b.name, "ops": list(b.ops), "repeat": b.repeat} for b in graph.blocks],
+        "meta": graph.meta,
+    }
+
+
+def _need(d: dict, key: str, where: str) -> Any:
+    if not isinstance(d, dict) or key not in d:
+        raise IRFormatError(f"{where}: missing field {key!r}")
+    return d[key]
+
+
+def from_dict(doc: dict[str, Any], source: str = "<dict>") -> Graph:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise IRFormatError(f"{source}: not a CATX IR document (field 'format' must be {FORMAT!r})")
+    if doc.get("version") != VERSION:
+        raise IRFormatError(f"{source}: IR version {doc.get('version')!r} is not supported (this CATX reads {VERSION})")
+    try:
+        g = Graph(name=_need(doc, "name", source), inputs=list(_need(doc, "inputs", source)),
+                  outputs=list(_need(doc, "outputs", source)), meta=doc.get("meta", {}))
+        for i, t in enumerate(_need(doc, "tensors", source)):
+            w = f"{source}: tensors[{i}]"
+            g.tensors[_need(t, "name", w)] = Tensor(t["name"], tuple(_need(t, "shape", w)), int(_need(t, "bits", w)),
+                                                    TensorRole(_need(t, "role", w)))
+        for i, o in enumerate(_need(doc, "ops", source)):
+            w = f"{source}: ops[{i}]"
+            out = _need(o, "output", w)
+            g.ops.append(Op(
+                name=_need(o, "name", w), kind=OpKind(_need(o, "kind", w)), fn=o.get("fn", ""),
+                dims={d: int(s) for d, s in _need(o, "dims", w)}, reduce=tuple(o.get("reduce", ())),
+                inputs=[Access(_need(a, "tensor", w), tuple(_need(a, "index", w))) for a in _need(o, "inputs", w)],
+                output=Access(_need(out, "tensor", w), tuple(_need(out, "index", w))),
+                bits=int(o.get("bits", 8)), provenance=tuple(o.get("provenance", ())), attrs=o.get("attrs", {})))
+        for i, b in enumerate(doc.get("blocks", [])):
+            w = f"{source}: blocks[{i}]"
+            g.blocks.append(Block(_need(b, "name", w), tuple(_need(b, "ops", w)), int(_need(b, "repeat", w))))
+    except (ValueError, TypeError) as e:
+        raise IRFormatError(f"{source}: {e}") from None
+    return g
+
+
+def to_json(graph: Graph, indent: int | None = 1) -> str:
+    return json.dumps(to_dict(graph), indent=indent)
+
+
+def from_json(text: str, source: str = "<json>") -> Graph:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise IRFormatError(f"{source}: not valid JSON ({e})") from None
+    return from_dict(doc, source)
+
+
+def save(graph: Graph, path: str | Path) -> None:
+    Path(path).write_text(to_json(graph))
+
+
+def load(path: str | Path) -> Graph:
+    p = Path(path)
+    if not p.is_file():
+        raise IRFormatError(f"{p}: no such file")
+    return from_json(p.read_text(), str(p))

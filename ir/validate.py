@@ -1,0 +1,69 @@
+"""Graph validation: every index map agrees with the shapes it addresses, and the graph is well formed."""
+
+from __future__ import annotations
+
+from . import index as ix
+from .errors import IRValidationError
+from .graph import Graph, TensorRole
+
+
+def validate(graph: Graph) -> Graph:
+    """Raise ``IRValidationError`` naming the op, tensor and axis of the first problem; return the graph."""
+    defined = {n for n, t in graph.tensors.items() if t.role != TensorRole.ACTIVATION}
+    for name in graph.inputs:
+        if name not in graph.tensors:
+            raise IRValidationError(f"graph input {name!r} is not a declared tensor")
+    seen_ops: set[str] = set()
+    for op in graph.ops:
+        where = f"op {op.name!r} ({op.kind.value})"
+        if op.name in seen_ops:
+            raise IRValidationError(f"{where}: duplicate op name")
+        seen_ops.add(op.name)
+        for d, s in op.dims.items():
+            if not isinstance(s, int) or s < 1:
+                raise IRValidationError(f"{where}: dim {d!r} has size {s!r}; sizes must be integers >= 1")
+        for r in op.reduce:
+            if r not in op.dims:
+                raise IRValidationError(f"{where}: reduction dim {r!r} is not one of its dims {list(op.dims)}")
+        if op.bits < 1:
+            raise IRValidationError(f"{where}: bits must be >= 1, got {op.bits}")
+        used: set[str] = set()
+        for role, acc in [*(("input", a) for a in op.inputs), ("output", op.output)]:
+            t = graph.tensors.get(acc.tensor)
+            if t is None:
+                raise IRValidationError(f"{where}: {role} tensor {acc.tensor!r} is not declared")
+            if role == "input" and acc.tensor not in defined:
+                raise IRValidationError(f"{where}: reads {acc.tensor!r} before any op produces it")
+            if len(acc.index) != len(t.shape):
+                raise IRValidationError(f"{where}: {role} {acc.tensor!r} has rank {len(t.shape)} "
+                                        f"but its index map {list(acc.index)} has {len(acc.index)} entries")
+            for axis, (expr, size) in enumerate(zip(acc.index, t.shape)):
+                for d in ix.dims_of(expr):
+                    if d not in op.dims:
+                        raise IRValidationError(f"{where}: {role} {acc.tensor!r} axis {axis} uses dim {d!r}, "
+                                                f"which is not one of {list(op.dims)}")
+                    used.add(d)
+                span = ix.extent(expr, op.dims)
+                plain = ix.is_plain(expr)
+                if (plain and span != size) or (not plain and span > size):
+                    raise IRValidationError(f"{where}: {role} {acc.tensor!r} axis {axis} has size {size} but "
+                                            f"index {expr!r} spans {span}")
+            if role == "output":
+                bad = [d for d in map(ix.dims_of, acc.index) for d in d if d in op.reduce]
+                if bad:
+                    raise IRValidationError(f"{where}: output indexed by reduction dim(s) {bad}")
+        unused = [d for d in op.dims if d not in used]
+        if unused:
+            raise IRValidationError(f"{where}: dims {unused} index no operand")
+        defined.add(op.output.tensor)
+    for name in graph.outputs:
+        if name not in defined:
+            raise IRValidationError(f"graph output {name!r} is produced by no op and is not an input")
+    names = {o.name for o in graph.ops}
+    for b in graph.blocks:
+        if b.repeat < 1:
+            raise IRValidationError(f"block {b.name!r}: repeat must be >= 1, got {b.repeat}")
+        missing = [n for n in b.ops if n not in names]
+        if missing:
+            raise IRValidationError(f"block {b.name!r}: ops {missing} are not in the graph")
+    return graph

@@ -1,0 +1,8 @@
+"""One module per ``catx`` sub-command; each exposes ``register(subparsers)``.
+
+Adding a command is adding a module here and its name to ``COMMANDS``.
+"""
+
+COMMANDS = [
+    "lower",
+]
