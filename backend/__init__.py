@@ -1,0 +1,14 @@
+"""CATX's hardware backend: accelerator templates, technology library, exact per-op mapper, estimates, sweeps."""
+
+from . import presets, tech
+from .contraction import Gemm, as_gemm
+from .errors import BackendError, HardwareError, MappingError, TechDataError
+from .estimate import Estimate, OpRecord, estimate
+from .hardware import Hardware
+from .mapper import TARGETS, map_gemm
+from .presets import EDGE_SPACE, edge_hardware, edge_space
+
+__all__ = [
+    "EDGE_SPACE", "BackendError", "Estimate", "Gemm", "Hardware", "HardwareError", "MappingError", "OpRecord",
+    "TARGETS", "TechDataError", "as_gemm", "edge_hardware", "edge_space", "estimate", "map_gemm", "presets", "tech",
+]

@@ -1,0 +1,187 @@
+"""``estimate(graph, hardware)``: maps every op (once per distinct op, counted ``repeat`` times) and sums them."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ir
+from ir.repeats import signature as op_signature
+
+from .contraction import as_gemm
+from .costs import HwConsts, consts
+from .errors import BackendError
+from .hardware import Hardware
+from .mapper import COMPONENTS, TARGETS, OpCost, map_gemm
+from .vector import movement_cost, vector_cost
+
+_CACHE: dict[tuple, OpCost] = {}
+_CACHE_MAX = 200_000
+
+
+@dataclass
+class OpRecord:
+    name: str
+    kind: str
+    fn: str
+    repeat: int
+    macs: int
+    cycles: float
+    latency_s: float                       # one execution
+    energy_j: float                        # one execution, leakage included
+    energy_by_component_j: dict[str, float]
+    schedule: dict[str, Any]
+    feasible: bool = True
+
+
+@dataclass
+class Estimate:
+    """Per-inference totals (every repeat counted) and per-op records for one graph on one hardware."""
+
+    graph: str
+    target: str
+    latency_s: float
+    energy_j: float
+    energy_by_component_j: dict[str, float]
+    leakage_power_w: float
+    area_mm2: float
+    area_by_component_mm2: dict[str, float]
+    peak_tops: float
+    macs: int
+    hardware: Hardware
+    ops: list[OpRecord] = field(default_factory=list)
+    feasible: bool = True
+    infeasible: list[str] = field(default_factory=list)
+
+    @property
+    def edp_js(self) -> float:
+        return self.energy_j * self.latency_s
+
+    @property
+    def utilisation(self) -> float:
+        """Achieved MAC throughput over peak."""
+        if not self.latency_s or math.isinf(self.latency_s):
+            return 0.0
+        return 2 * self.macs / self.latency_s / (self.peak_tops * 1e12)
+
+    def op(self, name: str) -> OpRecord:
+        for r in self.ops:
+            if r.name == name:
+                return r
+        raise BackendError(f"estimate of {self.graph!r} has no op named {name!r}")
+
+    def costliest(self, n: int = 10, by: str = "latency_s") -> list[OpRecord]:
+        return sorted(self.ops, key=lambda r: -getattr(r, by) * r.repeat)[:n]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in asdict(self).items() if k not in ("hardware", "ops")}
+        d["hardware"] = self.hardware.model_dump(mode="json")
+        d["ops"] = [asdict(r) for r in self.ops]
+        d["edp_js"] = self.edp_js
+        d["utilisation"] = self.utilisation
+        return d
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent, default=_jsonable)
+
+
+def _jsonable(x: Any) -> Any:
+    if hasattr(x, "item"):
+        return x.item()
+    if isinstance(x, tuple):
+        return list(x)
+    raise TypeError(f"cannot serialise {type(x).__name__}")
+
+
+def tensor_homes(graph: ir.Graph, c: HwConsts) -> dict[str, str]:
+    """Where each tensor lives between ops: ``glb`` for activations that fit the resident share of the global
+    buffer, ``dram`` for weights, graph inputs/outputs and large activations."""
+    outs = set(graph.outputs)
+    homes = {}
+    for name, t in graph.tensors.items():
+        small = t.numel * c.bits_a <= c.resident_bits
+        homes[name] = "glb" if (t.role == ir.TensorRole.ACTIVATION and small and name not in outs) else "dram"
+    return homes
+
+
+def _fusable(graph: ir.Graph) -> set[tuple[str, str]]:
+    """(op, input tensor) pairs an elementwise op can read from its producer's local buffer: the producer runs
+    just before it and nothing else reads the tensor."""
+    readers = Counter(a.tensor for o in graph.ops for a in o.inputs)
+    out = set()
+    for prev, op in zip(graph.ops, graph.ops[1:]):
+        if op.kind in (ir.OpKind.ELEMENTWISE,) and not ir.is_contraction(op):
+            t = prev.output.tensor
+            if readers[t] == 1 and any(a.tensor == t for a in op.inputs) and t not in graph.outputs:
+                out.add((op.name, t))
+    return out
+
+
+def op_cost(op: ir.Op, graph: ir.Graph, hw: Hardware, c: HwConsts, homes: dict[str, str], fused: set,
+            target: str, sig: str) -> OpCost:
+    loc = tuple("local" if (op.name, a.tensor) in fused else homes[a.tensor] for a in op.inputs)
+    key = (op_signature(op, graph), loc, homes[op.output.tensor], sig, target)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    if ir.is_contraction(op):
+        g = as_gemm(op)
+        res = (loc[0] in ("glb", "local"), loc[1] in ("glb", "local"), homes[op.output.tensor] == "glb")
+        cost = map_gemm(g, c, res, target)
+    elif op.kind.category == "movement":
+        t = graph.tensors[op.output.tensor]
+        src = loc[0] if loc else "dram"
+        cost = movement_cost(op.kind.value, t.numel * c.bits_a, src, homes[op.output.tensor], c)
+    else:
+        reads = [(graph.tensors[a.tensor].numel * c.bits_a, h) for a, h in zip(op.inputs, loc)]
+        write = (graph.tensors[op.output.tensor].numel * c.bits_a, homes[op.output.tensor])
+        fn = op.fn or op.kind.value
+        cost = vector_cost(op.iterations, hw.vector_unit.cycles(fn), reads, write, c, fn)
+        cost.schedule["fused_inputs"] = [t for (n, t) in fused if n == op.name]
+    if len(_CACHE) > _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[key] = cost
+    return cost
+
+
+def estimate(graph: ir.Graph, hardware: Hardware, target: str = "edp", fuse: bool = True) -> Estimate:
+    """Latency, energy (leakage included) and area of one inference of ``graph`` on ``hardware``.
+
+    ``target`` picks each op's schedule: "latency", "energy" or "edp". ``fuse`` lets elementwise ops read
+    their producer's output from the local buffer.
+    """
+    if target not in TARGETS:
+        raise BackendError(f"unknown target {target!r} (allowed: {', '.join(TARGETS)})")
+    if not isinstance(hardware, Hardware):
+        raise BackendError(f"hardware must be a backend.Hardware, got {type(hardware).__name__}")
+    sig = hardware.signature()
+    c = consts(hardware, sig)
+    homes = tensor_homes(graph, c)
+    fused = _fusable(graph) if fuse else set()
+    totals = {k: 0.0 for k in COMPONENTS}
+    cycles = 0.0
+    records, bad = [], []
+    macs = 0
+    for op, k in graph.weighted_ops():
+        cost = op_cost(op, graph, hardware, c, homes, fused, target, sig)
+        if not cost.feasible:
+            bad.append(f"{op.name}: {cost.schedule.get('infeasible', 'infeasible')}")
+        cycles += k * cost.cycles
+        for part, v in cost.energy_by_component_j.items():
+            totals[part] += k * v
+        m = ir.macs(op)
+        macs += k * m
+        records.append(OpRecord(op.name, op.kind.value, op.fn, k, m, cost.cycles, cost.cycles / c.clock_hz,
+                                cost.energy_j, dict(cost.energy_by_component_j), cost.schedule, cost.feasible))
+    area = hardware.area_by_component_mm2
+    return Estimate(graph=graph.name, target=target, latency_s=cycles / c.clock_hz, energy_j=sum(totals.values()),
+                    energy_by_component_j=totals, leakage_power_w=c.leak_w, area_mm2=sum(area.values()),
+                    area_by_component_mm2=dict(area), peak_tops=hardware.peak_tops, macs=macs, hardware=hardware,
+                    ops=records, feasible=not bad, infeasible=bad)
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
