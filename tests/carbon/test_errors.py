@@ -40,7 +40,8 @@ def test_good_scenario_loads(tmp_path):
 
 @pytest.mark.parametrize("path, value, match", [
     ("deployment.lifetime_years", -1, r"deployment\.lifetime_years: Input should be greater than 0"),
-    ("deployment.grid.region", "atlantis", r"deployment\.grid\.region: unknown region 'atlantis'; allowed: .*california"),
+    ("deployment.grid.region", "atlantis",
+     r"deployment\.grid\.region: unknown region 'atlantis'; allowed: .*california"),
     ("manufacturing.fab_region", "mars", r"manufacturing\.fab_region: unknown fab_region 'mars'"),
     ("deployment.idle_policy", "sleepy", r"deployment\.idle_policy: Input should be 'none', 'power_gated'"),
     ("deployment.active_hours_per_day", 25, r"active_hours_per_day: Input should be less than or equal to 24"),
