@@ -3,6 +3,7 @@
 from .analysis import GraphTotals, arithmetic_intensity, is_contraction, macs, operand_bytes, totals, vector_ops
 from .errors import CatxError, IRError, IRFormatError, IRValidationError
 from .graph import Access, Block, Graph, Op, OpKind, Tensor, TensorRole
+from .merge import merge
 from .printer import dump, op_rows
 from .repeats import expand_count, fold_repeats, signature
 from .serialize import from_dict, from_json, load, save, to_dict, to_json
@@ -11,6 +12,6 @@ from .validate import validate
 __all__ = [
     "Access", "Block", "CatxError", "Graph", "GraphTotals", "IRError", "IRFormatError", "IRValidationError", "Op",
     "OpKind", "Tensor", "TensorRole", "arithmetic_intensity", "dump", "expand_count", "fold_repeats", "from_dict",
-    "from_json", "is_contraction", "load", "macs", "op_rows", "operand_bytes", "save", "signature", "to_dict",
+    "from_json", "is_contraction", "load", "macs", "merge", "op_rows", "operand_bytes", "save", "signature", "to_dict",
     "to_json", "totals", "validate", "vector_ops",
 ]

@@ -27,6 +27,7 @@ class OpKind(str, enum.Enum):
     CONCAT = "concat"
     SLICE = "slice"
     GATHER = "gather"
+    PAD = "pad"
     EMBEDDING = "embedding"
     GENERIC = "generic"  # described from a TensorIR loop nest; contraction or not is read from its dims
 
@@ -41,7 +42,7 @@ _CATEGORY = {
     OpKind.ELEMENTWISE: "vector", OpKind.REDUCTION: "vector", OpKind.NORMALIZATION: "vector",
     OpKind.SOFTMAX: "vector", OpKind.GENERIC: "vector",
     OpKind.RESHAPE: "movement", OpKind.TRANSPOSE: "movement", OpKind.CONCAT: "movement",
-    OpKind.SLICE: "movement", OpKind.GATHER: "movement", OpKind.EMBEDDING: "movement",
+    OpKind.SLICE: "movement", OpKind.GATHER: "movement", OpKind.PAD: "movement", OpKind.EMBEDDING: "movement",
 }
 
 
@@ -86,7 +87,7 @@ class Op:
     dims: dict[str, int]                  # loop dimensions, in loop order, with their sizes
     inputs: list[Access]
     output: Access
-    reduce: tuple[str, ...] = ()          # dims summed over (contractions, reductions, norms, softmax)
+    reduce: tuple[str, ...] = ()          # dims summed over; for softmax and norms, the dims normalised over
     fn: str = ""                          # the scalar function: add, mul, exp, gelu, layer_norm, ...
     bits: int = 8                         # element bit-width of the computation
     provenance: tuple[str, ...] = ()      # source node names (Relax vars, torch module paths)
@@ -103,8 +104,9 @@ class Op:
     @property
     def einsum(self) -> str:
         """Einsum-style summary, e.g. ``b m k, k n -> b m n``."""
-        ins = ", ".join(" ".join(a.index) for a in self.inputs)
-        return f"{ins} -> {' '.join(self.output.index)}"
+        def one(ix: tuple[str, ...]) -> str:
+            return " ".join(ix) if ix else "()"
+        return f"{', '.join(one(a.index) for a in self.inputs)} -> {one(self.output.index)}"
 
 
 @dataclass

@@ -18,7 +18,7 @@ def op_rows(graph: Graph) -> list[dict]:
     rows = []
     for op, k in graph.weighted_ops():
         rows.append({"name": op.name, "kind": op.kind.value, "fn": op.fn,
-                     "dims": "x".join(f"{d}{s}" for d, s in op.dims.items()), "einsum": op.einsum,
+                     "dims": "x".join(str(s) for s in op.dims.values()), "einsum": op.einsum,
                      "macs": macs(op), "vector_ops": vector_ops(op),
                      "bytes": sum(operand_bytes(op, graph).values()), "repeat": k})
     return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import index as ix
 from .errors import IRValidationError
-from .graph import Graph, TensorRole
+from .graph import Graph, OpKind, TensorRole
 
 
 def validate(graph: Graph) -> Graph:
@@ -43,12 +43,19 @@ def validate(graph: Graph) -> Graph:
                         raise IRValidationError(f"{where}: {role} {acc.tensor!r} axis {axis} uses dim {d!r}, "
                                                 f"which is not one of {list(op.dims)}")
                     used.add(d)
-                span = ix.extent(expr, op.dims)
-                plain = ix.is_plain(expr)
-                if (plain and span != size) or (not plain and span > size):
+                if ix.is_opaque(expr):
+                    continue
+                if ix.is_plain(expr):
+                    if op.dims[expr.strip()] != size:
+                        raise IRValidationError(f"{where}: {role} {acc.tensor!r} axis {axis} has size {size} but "
+                                                f"dim {expr!r} has size {op.dims[expr.strip()]}")
+                    continue
+                lo, hi = ix.span(expr, op.dims)
+                if hi < 0 or lo >= size or ((lo < 0 or hi >= size) and not op.attrs.get("padded")):
                     raise IRValidationError(f"{where}: {role} {acc.tensor!r} axis {axis} has size {size} but "
-                                            f"index {expr!r} spans {span}")
-            if role == "output":
+                                            f"index {expr!r} reaches positions {lo}..{hi} (only ops with "
+                                            "attrs['padded'] may read outside a tensor)")
+            if role == "output" and op.kind not in (OpKind.SOFTMAX, OpKind.NORMALIZATION):
                 bad = [d for d in map(ix.dims_of, acc.index) for d in d if d in op.reduce]
                 if bad:
                     raise IRValidationError(f"{where}: output indexed by reduction dim(s) {bad}")

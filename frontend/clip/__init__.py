@@ -1,0 +1,16 @@
+"""CLIP structured pruning: configurations and their legal space, importance rankings, weight slicing, counts."""
+
+from .arch import Arch, check_supported
+from .attention import HeadAttention
+from .config import CLIPConfig, Range, SearchSpace, TowerConfig, TowerSpace, default_space
+from .counts import macs, params, text_macs, text_params, vision_macs, vision_params
+from .errors import CheckpointError, ConfigError, DatasetError, ModelError, PruneError
+from .prune import prune
+from .ranking import Ranking, TowerRanking, middle_order
+
+__all__ = [
+    "Arch", "CLIPConfig", "CheckpointError", "ConfigError", "DatasetError", "HeadAttention", "ModelError",
+    "PruneError", "Range", "Ranking", "SearchSpace", "TowerConfig", "TowerRanking", "TowerSpace", "check_supported",
+    "default_space", "macs", "middle_order", "params", "prune", "text_macs", "text_params", "vision_macs",
+    "vision_params",
+]

@@ -1,0 +1,225 @@
+"""Relax -> IR conversion: walks a Relax function's bindings and applies the rule registered for each op.
+
+Rules live in ``frontend.rules`` (one table row per Relax op). An op without a row is legalised to TensorIR and
+described from its loop nest by ``frontend.tir_generic``; only an op TVM cannot legalise raises
+``UnsupportedOpError``. Ops whose tensor inputs are all weights or constants are folded away: their result is a
+weight (or constant) too, as a compiler would precompute it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tvm
+from tvm import relax
+
+from ir import Access, CatxError, Graph, Op, OpKind, TensorRole, validate
+
+from .errors import FrontendError, UnboundDimensionError
+
+# A rule emits the ops computing ``out`` from ``call``; it returns an input's tensor name instead when the op
+# is a no-op, and the output becomes an alias of that input.
+Rule = Callable[["Converter", relax.Call, Any], "str | None"]
+RULES: dict[str, Rule] = {}
+
+
+def rule(*names: str) -> Callable[[Rule], Rule]:
+    """Register ``fn`` as the conversion of the Relax ops ``names`` (e.g. ``"relax.matmul"``)."""
+    def deco(fn: Rule) -> Rule:
+        for n in names:
+            RULES[n] = fn
+        return fn
+    return deco
+
+
+def static_shape(ty: Any, where: str) -> tuple[int, ...]:
+    shape = getattr(ty, "shape", None)
+    if shape is None:
+        raise UnboundDimensionError(f"{where}: tensor of unknown rank; bind the model's input shapes")
+    out = []
+    for v in shape.values:
+        if not isinstance(v, tvm.tirx.IntImm):
+            raise UnboundDimensionError(f"{where}: dimension {v} is symbolic; bind it (onnx: dims={{'{v}': N}} "
+                                        "or --dim NAME=N; torch: export with static example inputs)")
+        out.append(int(v.value))
+    return tuple(out)
+
+
+def _dtype_bits(ty: Any) -> tuple[str, int]:
+    dt = str(ty.dtype)
+    return dt, tvm.DataType(dt).bits
+
+
+class Converter:
+    """State of one conversion: the graph being built and the Relax value -> tensor name environment."""
+
+    def __init__(self, name: str, bits: int = 8):
+        self.graph = Graph(name)
+        self.bits = bits
+        self.env: dict[Any, Any] = {}      # relax Var -> tensor name | tuple | python value
+        self.by_name: dict[str, Any] = {}  # the same, by variable name (legalised modules have new Var objects)
+        self._names: set[str] = set()
+        self.node = ""                      # name of the binding being converted (provenance)
+        self.legalized: dict[str, Any] | None = None
+        self.module: tvm.IRModule | None = None
+
+    # --- tensors -------------------------------------------------------------------------------------------
+    def fresh(self, base: str) -> str:
+        base = base or "t"
+        name, i = base, 1
+        while name in self._names:
+            name = f"{base}_{i}"
+            i += 1
+        self._names.add(name)
+        return name
+
+    def declare(self, base: str, ty: Any, role: TensorRole = TensorRole.ACTIVATION) -> str:
+        shape = static_shape(ty, f"node {base!r}")
+        dt, bits = _dtype_bits(ty)
+        if dt.startswith(("float", "bfloat")):
+            bits = self.bits
+        else:
+            bits = min(max(bits, 8), 32)
+        name = self.fresh(base)
+        self.graph.add_tensor(name, shape, bits, role)
+        return name
+
+    def shape(self, tensor: str) -> tuple[int, ...]:
+        return self.graph.tensors[tensor].shape
+
+    def role(self, tensor: str) -> TensorRole:
+        return self.graph.tensors[tensor].role
+
+    def value(self, expr: Any) -> Any:
+        """The converted value of a Relax expression: tensor name, tuple of them, or a python constant."""
+        if isinstance(expr, (relax.Var, relax.DataflowVar)):
+            if expr in self.env:
+                return self.env[expr]
+            if expr.name in self.by_name:
+                return self.by_name[expr.name]
+            raise FrontendError(f"node {self.node!r}: reads {expr.name!r} before it is defined")
+        if isinstance(expr, tvm.ir.GlobalVar):
+            return None
+        if isinstance(expr, tvm.ir.Constant) and getattr(expr.ty, "shape", None) is None:
+            v = getattr(expr, "value", None)  # a scalar (PrimValue) argument such as arange's start
+            return v.value if hasattr(v, "value") else v
+        if isinstance(expr, tvm.ir.Constant):
+            name = self.declare("const", expr.ty, TensorRole.CONST)
+            self.graph.tensors[name].bits = min(self.graph.tensors[name].bits, 32)
+            self.env[expr] = name
+            data = getattr(expr, "value", None)
+            if hasattr(data, "numpy"):
+                self._const_values[name] = data.numpy()
+            return name
+        if isinstance(expr, relax.Tuple):
+            return tuple(self.value(f) for f in expr.fields)
+        if isinstance(expr, relax.ShapeExpr):
+            return tuple(int(v) for v in expr.values)
+        if isinstance(expr, tvm.tirx.IntImm):
+            return int(expr.value)
+        if isinstance(expr, tvm.tirx.FloatImm):
+            return float(expr.value)
+        if isinstance(expr, tvm.ir.StringImm):
+            return expr.value
+        raise FrontendError(f"node {self.node!r}: cannot read an argument of type {type(expr).__name__}")
+
+    _const_values: dict[str, np.ndarray]
+
+    def const_value(self, tensor: str) -> np.ndarray | None:
+        return self._const_values.get(tensor)
+
+    def arg(self, call: relax.Call, i: int) -> Any:
+        return self.value(call.args[i])
+
+    # --- ops -----------------------------------------------------------------------------------------------
+    def emit(self, kind: OpKind, fn: str, dims: dict[str, int], inputs: list[tuple[str, tuple[str, ...]]],
+             output: tuple[str, tuple[str, ...]], reduce: tuple[str, ...] = (), **attrs: Any) -> Op:
+        op = Op(name=self.fresh(f"{fn or kind.value}"), kind=kind, fn=fn, dims=dict(dims),
+                inputs=[Access(t, tuple(ix)) for t, ix in inputs], output=Access(output[0], tuple(output[1])),
+                reduce=tuple(reduce), bits=self.bits, provenance=(self.node,), attrs=attrs)
+        self.graph.ops.append(op)
+        return op
+
+    # --- driver --------------------------------------------------------------------------------------------
+    def convert_function(self, func: relax.Function, num_inputs: int | None) -> Graph:
+        self._const_values = {}
+        params = list(func.params)
+        n_in = len(params) if num_inputs is None else num_inputs
+        for i, p in enumerate(params):
+            role = TensorRole.INPUT if i < n_in else TensorRole.PARAM
+            name = self.declare(p.name, p.ty, role)
+            self.env[p] = self.by_name[p.name] = name
+            if role == TensorRole.INPUT:
+                self.graph.inputs.append(name)
+        body = func.body
+        for block in body.blocks:
+            for binding in block.bindings:
+                self.convert_binding(binding)
+        out = self.value(body.body)
+        self.graph.outputs = [t for t in _flatten(out) if isinstance(t, str)]
+        return self.graph
+
+    def convert_binding(self, binding: Any) -> None:
+        var, val = binding.var, binding.value
+        self.node = var.name
+        if isinstance(val, relax.Call):
+            self.env[var] = self.convert_call(var, val)
+        elif isinstance(val, relax.TupleGetItem):
+            self.env[var] = self.value(val.tuple_value)[val.index]
+        else:
+            self.env[var] = self.value(val)
+        self.by_name[var.name] = self.env[var]
+
+    def convert_call(self, var: Any, call: relax.Call) -> Any:
+        op_name = call.op.name if isinstance(call.op, tvm.ir.Op) else str(call.op)
+        tensors = [t for a in call.args for t in _flatten(self.value(a)) if isinstance(t, str)]
+        if not any(self.role(t) in (TensorRole.INPUT, TensorRole.ACTIVATION) for t in tensors):
+            role = TensorRole.PARAM if any(self.role(t) == TensorRole.PARAM for t in tensors) else TensorRole.CONST
+            return self.declare_output(var, role)
+        fn = RULES.get(op_name)
+        if fn is None:
+            from .tir_generic import convert_generic
+            return convert_generic(self, var, call, op_name)
+        out = self.declare_output(var)
+        try:
+            same = fn(self, call, out)
+        except CatxError:
+            raise
+        except Exception as e:  # a malformed or unexpected case of a known op: name it, do not crash deep inside
+            raise FrontendError(f"node {var.name!r}: could not convert {op_name!r} "
+                                f"({type(e).__name__}: {e})") from e
+        if same is not None:  # the op is a no-op (cast, same-shape broadcast): alias its input
+            self.graph.tensors.pop(out)
+            return same
+        return out
+
+    def declare_output(self, var: Any, role: TensorRole = TensorRole.ACTIVATION) -> Any:
+        ty = var.ty
+        if isinstance(ty, relax.TupleType):
+            return tuple(self.declare(f"{var.name}_{i}", t, role) for i, t in enumerate(ty.fields))
+        return self.declare(var.name, ty, role)
+
+
+def _flatten(v: Any) -> list[Any]:
+    if isinstance(v, tuple):
+        return [x for e in v for x in _flatten(e)]
+    return [v]
+
+
+def relax_to_ir(mod: tvm.IRModule, name: str, bits: int = 8, func: str = "main") -> Graph:
+    """Convert ``mod[func]`` into a validated IR graph."""
+    import frontend.rules  # noqa: F401  (fills RULES)
+
+    if func not in [gv.name_hint for gv in mod.get_global_vars()]:
+        raise FrontendError(f"Relax module has no function {func!r}")
+    f = mod[func]
+    attrs = f.attrs
+    num_inputs = int(attrs["num_input"]) if attrs is not None and "num_input" in attrs else None
+    cv = Converter(name, bits)
+    cv.module = mod
+    g = cv.convert_function(f, num_inputs)
+    g.meta["frontend"] = "relax"
+    g.meta["bits"] = bits
+    return validate(g)
