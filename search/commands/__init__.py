@@ -5,4 +5,5 @@ Adding a command is adding a module here and its name to ``COMMANDS``.
 
 COMMANDS = [
     "lower",
+    "carbon",
 ]

@@ -1,0 +1,54 @@
+"""``catx carbon SPEC --hardware HW --scenario SC``: lower a model, estimate it, print its carbon breakdown."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+DESCRIPTION = """Total carbon (embodied + operational) of running a model on one accelerator over a deployment.
+Scenario presets: paper-california, catransformers-code, catx-default and one per grid region (california, us,
+taiwan, france, british-columbia, ...); or a scenario YAML file. --uncertainty adds Monte Carlo P5/P50/P95 bands
+and the constants that move the total most."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("carbon", help="carbon breakdown of a model on a hardware under a scenario",
+                              description=DESCRIPTION)
+    p.add_argument("spec", help="model spec: openclip:ARCH, gemm:M,K,N, PATH.onnx or module:callable")
+    p.add_argument("--hardware", required=True, help="hardware preset name or YAML file")
+    p.add_argument("--scenario", default="catx-default", help="scenario preset name or YAML file "
+                                                              "(default: catx-default)")
+    p.add_argument("--tower", default="both", choices=("image", "text", "both"), help="CLIP tower (default: both)")
+    p.add_argument("--target", default="edp", help="schedule target of the mapper: latency, energy or edp")
+    p.add_argument("--uncertainty", action="store_true", help="add Monte Carlo bands and a tornado of drivers")
+    p.add_argument("--samples", type=int, default=20_000, help="Monte Carlo samples (default: 20000)")
+    p.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default: 0)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import backend
+    import frontend
+    import ir
+    from backend import carbon as bc
+
+    scenario = bc.scenarios.load(args.scenario)      # fail on a bad scenario before the slow lowering
+    hw = backend.presets.resolve(args.hardware)
+    graph = frontend.load(args.spec, tower=args.tower)
+    est = backend.estimate(graph, hw, target=args.target)
+    if not est.feasible:
+        raise bc.CarbonError(f"{args.spec} does not map onto {args.hardware}: {'; '.join(est.infeasible[:3])}")
+    model_bytes = ir.totals(graph).param_bytes
+    if args.uncertainty:
+        report = bc.with_uncertainty(est, scenario, samples=args.samples, seed=args.seed, model_bytes=model_bytes)
+    else:
+        report = bc.carbon(est, scenario, model_bytes=model_bytes)
+    print(f"{args.spec} on {args.hardware} (target {args.target})")
+    print(report.format())
+    if args.json is not None:
+        doc = {"spec": args.spec, "hardware": hw.model_dump(mode="json"), **report.to_dict()}
+        args.json.write_text(json.dumps(doc, indent=1, default=float))
+        print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,90 @@
+"""The carbon model on real ``backend.estimate`` results, and the ``catx carbon`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+backend = pytest.importorskip("backend")
+frontend = pytest.importorskip("frontend")
+
+import ir  # noqa: E402
+from backend import carbon as bc  # noqa: E402
+from search.commands import carbon as carbon_cmd  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def gemm_est():
+    g = frontend.load("gemm:197,768,3072")
+    return g, backend.estimate(g, backend.presets.get("catransformers-edge"))
+
+
+def test_estimate_satisfies_the_contract(gemm_est):
+    _, e = gemm_est
+    r = bc.carbon(e, "catx-default")
+    d = r.design
+    assert d.node_nm == e.hardware.node_nm == 22
+    assert d.dram_kind == e.hardware.dram.kind.lower() and d.dram_gb == e.hardware.dram.capacity_gb
+    assert d.leakage_energy_j == pytest.approx(e.energy_by_component_j["leakage"])
+    assert r.breakdown_kg["leakage"] > 0 and r.breakdown_kg["idle"] > 0
+
+
+def test_catransformers_code_on_a_real_estimate(gemm_est):
+    _, e = gemm_est
+    r = bc.carbon(e, "catransformers-code")
+    dyn = e.energy_j - e.energy_by_component_j["leakage"]
+    assert r.operational_kg == pytest.approx(dyn * 30e6 / 3.6e6 * 68 / 1000, rel=1e-12)
+    assert r.breakdown_kg["die"] == pytest.approx(e.area_mm2 / 100 * 1576.816 / 1000, rel=1e-6)
+    assert r.breakdown_kg["dram"] == pytest.approx(0.2103, abs=5e-5)
+
+
+def test_batch_agrees_with_scalar_on_real_estimates():
+    g = frontend.load("gemm:64,512,512")
+    ests = [backend.estimate(g, backend.edge_hardware(pe_rows=r, pe_cols=c)) for r, c in ((32, 2), (128, 16),
+                                                                                           (256, 64))]
+    arr = lambda f: [f(e) for e in ests]  # noqa: E731
+    b = bc.carbon_batch("catx-default", energy_j=arr(lambda e: e.energy_j), latency_s=arr(lambda e: e.latency_s),
+                        area_mm2=arr(lambda e: e.area_mm2), node_nm=22, dram_kind="lpddr4", dram_gb=1.0,
+                        leakage_energy_j=arr(lambda e: e.energy_by_component_j["leakage"]),
+                        leakage_power_w=arr(lambda e: e.leakage_power_w))
+    for i, e in enumerate(ests):
+        assert b["total_kg"][i] == pytest.approx(bc.carbon(e, "catx-default").total_kg, rel=1e-12)
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser()
+    carbon_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+def test_cli_prints_breakdown_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    rc = _run(["carbon", "gemm:197,768,3072", "--hardware", "catransformers-edge", "--scenario",
+               "catransformers-code", "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "operational_dynamic" in text and "break-even" in text
+    doc = json.loads(out.read_text())
+    g = frontend.load("gemm:197,768,3072")
+    ref = bc.carbon(backend.estimate(g, backend.presets.get("catransformers-edge")), "catransformers-code",
+                    model_bytes=ir.totals(g).param_bytes)
+    assert doc["total_kg"] == pytest.approx(ref.total_kg, rel=1e-12)
+    assert doc["breakdown_kg"]["dram"] == pytest.approx(0.2103, abs=5e-5)
+
+
+def test_cli_uncertainty(capsys):
+    rc = _run(["carbon", "gemm:197,768,768", "--hardware", "catransformers-edge", "--uncertainty", "--samples",
+               "2000"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "P5" in text and "largest drivers" in text
+
+
+def test_cli_bad_scenario_is_a_catx_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndeployment: {lifetime_years: -2, inferences_per_s: 1, grid: {region: mars}}\n")
+    with pytest.raises(ir.CatxError, match=r"lifetime_years.*greater than 0.*unknown region 'mars'"):
+        _run(["carbon", "gemm:8,8,8", "--hardware", "catransformers-edge", "--scenario", str(bad)])
