@@ -7,8 +7,10 @@ from .estimate import Estimate, OpRecord, estimate
 from .hardware import Hardware
 from .mapper import TARGETS, map_gemm
 from .presets import EDGE_SPACE, edge_hardware, edge_space
+from .sweep import SweepResult, sweep
 
 __all__ = [
     "EDGE_SPACE", "BackendError", "Estimate", "Gemm", "Hardware", "HardwareError", "MappingError", "OpRecord",
-    "TARGETS", "TechDataError", "as_gemm", "edge_hardware", "edge_space", "estimate", "map_gemm", "presets", "tech",
+    "SweepResult", "TARGETS", "TechDataError", "as_gemm", "edge_hardware", "edge_space", "estimate", "map_gemm",
+    "presets", "sweep", "tech",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from .hardware import Hardware
+from .hardware import Hardware, area_parts, leakage_w
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,11 @@ class HwConsts:
 
 @functools.lru_cache(maxsize=8192)
 def _consts(sig: str) -> HwConsts:
-    hw = Hardware.model_validate_json(sig)
+    return consts_of(Hardware.model_validate_json(sig))
+
+
+def consts_of(hw: Hardware, area: dict[str, float] | None = None) -> HwConsts:
+    """Compute the constants directly (no cache); ``area`` may be passed when already known."""
     t = hw.tech
     w = hw.word_bits
     lb, gb = hw.local_buffer, hw.global_buffer
@@ -53,7 +57,7 @@ def _consts(sig: str) -> HwConsts:
         e_local=t.sram_energy_j_per_bit(hw.local_buffer_bytes, lb.bw_words_per_cycle * w / lb.banks),
         e_glb=t.sram_energy_j_per_bit(hw.global_buffer_bytes, gb.bw_words_per_cycle * w / gb.banks),
         e_dram=t.dram_energy_j_per_bit(hw.dram.kind), e_lane=t.vector_lane_energy_j(),
-        leak_w=hw.leakage_power_w, lanes=hw.vector_unit.lanes,
+        leak_w=leakage_w(hw, area if area is not None else area_parts(hw)), lanes=hw.vector_unit.lanes,
         resident_bits=gb.resident_fraction * hw.global_buffer_bytes * 8,
     )
 

@@ -195,11 +195,7 @@ class Hardware(_Part):
 
     @property
     def leakage_power_w(self) -> float:
-        a = self.area_by_component_mm2
-        t = self.tech
-        logic = a["pe_array"] + a["vector"]
-        sram_bits = 8 * (self.cores * self.local_buffer_bytes + self.global_buffer_bytes)
-        return logic * t.logic_leakage_w_per_mm2() + sram_bits * t.sram_leakage_w_per_bit()
+        return leakage_w(self, self.area_by_component_mm2)
 
     def signature(self) -> str:
         """Canonical JSON of every field; the cache key for anything derived from this hardware."""
@@ -208,7 +204,11 @@ class Hardware(_Part):
 
 @functools.lru_cache(maxsize=4096)
 def _area(sig: str) -> dict[str, float]:
-    hw = Hardware.model_validate_json(sig)
+    return area_parts(Hardware.model_validate_json(sig))
+
+
+def area_parts(hw: Hardware) -> dict[str, float]:
+    """Die area by component (mm2): PE array, vector lanes, local buffers, global buffer (DRAM excluded)."""
     t = hw.tech
     mac_bits = max(hw.bits.weight, hw.bits.activation)
     return {
@@ -217,6 +217,14 @@ def _area(sig: str) -> dict[str, float]:
         "local_buffer": hw.cores * t.sram_area_mm2(hw.local_buffer_bytes),
         "global_buffer": t.sram_area_mm2(hw.global_buffer_bytes),
     }
+
+
+def leakage_w(hw: Hardware, area: dict[str, float]) -> float:
+    """Chip leakage while powered: logic area x W/mm2 + SRAM bits x W/bit."""
+    t = hw.tech
+    logic = area["pe_array"] + area["vector"]
+    sram_bits = 8 * (hw.cores * hw.local_buffer_bytes + hw.global_buffer_bytes)
+    return logic * t.logic_leakage_w_per_mm2() + sram_bits * t.sram_leakage_w_per_bit()
 
 
 def _explain(e: ValidationError) -> str:

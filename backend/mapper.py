@@ -89,8 +89,17 @@ def splits(g: Gemm, cores: int) -> list[tuple[str, int, int, int]]:
 
 
 def _fronts(table: tiling.LevelTable, capacity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates worth evaluating at one level: the double-buffered front, plus single-buffered front points
+    that no double-buffered point matches in both traffic and edge (overlapping transfers is never slower)."""
     db = tiling.front(table, capacity, 2)
     sb = tiling.front(table, capacity, 1)
+    if db.size and sb.size:
+        t_db, e_db = table.traffic_bits[db], table.edge_bits[db]
+        t_sb, e_sb = table.traffic_bits[sb], table.edge_bits[sb]
+        # db is sorted by traffic with strictly falling edge: the cheapest-edge db point with traffic <= t_sb
+        pos = np.searchsorted(t_db, t_sb, side="right") - 1
+        covered = (pos >= 0) & (e_db[np.maximum(pos, 0)] <= e_sb)
+        sb = sb[~covered]
     idx = np.concatenate((db, sb))
     flag = np.concatenate((np.ones(db.size, bool), np.zeros(sb.size, bool)))
     return idx, flag
@@ -108,11 +117,11 @@ def map_gemm(g: Gemm, c: HwConsts, resident: tuple[bool, bool, bool] = (False, F
     if res_bits > c.glb_bits / 2:              # resident operands must leave room for tiles
         res, res_bits = (False, False, False), 0
     weights = tuple(0 if r else 1 for r in res)
-    ot = tiling.level_table(g.m, g.k, g.n, ba, bb, bo, bacc, weights, g.b)
+    ot = tiling.level_table(g.m, g.k, g.n, ba, bb, bo, bacc, weights)
     o_idx, o_db = _fronts(ot, c.glb_bits - res_bits)
     best = None
     for split, b1, m1, n1 in splits(g, c.cores):
-        lt = tiling.level_table(m1, g.k, n1, ba, bb, bo, bacc, (1, 1, 1), b1)
+        lt = tiling.level_table(m1, g.k, n1, ba, bb, bo, bacc, (1, 1, 1))
         l_idx, l_db = _fronts(lt, c.local_bits)
         if l_idx.size == 0 or o_idx.size == 0:
             continue
@@ -121,8 +130,8 @@ def map_gemm(g: Gemm, c: HwConsts, resident: tuple[bool, bool, bool] = (False, F
             port = systolic.array_traffic_bits(df, m1, g.k, n1, c.rows, c.cols, ba, bb, bo, bacc, b1)
             L = (slice(None), None)
             cyc, parts, terms = schedule_cost(
-                c, g.macs, cc, port, lt.traffic_bits[l_idx][L], lt.edge_bits[l_idx][L], l_db[L],
-                ot.traffic_bits[o_idx][None, :], ot.edge_bits[o_idx][None, :], o_db[None, :])
+                c, g.macs, cc, port, b1 * lt.traffic_bits[l_idx][L], lt.edge_bits[l_idx][L], l_db[L],
+                g.b * ot.traffic_bits[o_idx][None, :], ot.edge_bits[o_idx][None, :], o_db[None, :])
             energy = sum(parts.values())
             obj = objective(target, cyc, energy)
             i, j = np.unravel_index(int(np.argmin(obj)), obj.shape)
@@ -141,20 +150,20 @@ def map_gemm(g: Gemm, c: HwConsts, resident: tuple[bool, bool, bool] = (False, F
         "dataflow": df, "spatial": {"rows": rows_dim, "cols": cols_dim, "streamed": stream, "cores": split},
         "per_core": {"b": b1, "m": m1, "k": g.k, "n": n1},
         "gemm": {"b": g.b, "m": g.m, "k": g.k, "n": g.n}, "dims": dict(g.classes),
-        "local_buffer": _level(lt, li, ldb), "global_buffer": _level(ot, oi, odb),
+        "local_buffer": _level(lt, li, ldb, b1), "global_buffer": _level(ot, oi, odb, g.b),
         "resident": dict(zip("ABC", res)), "utilisation": util, "bound": bound,
         "cycles_by_term": terms, "target": target,
     }
     return OpCost(cyc, parts, sched)
 
 
-def _level(t: tiling.LevelTable, i: int, db: bool) -> dict[str, Any]:
+def _level(t: tiling.LevelTable, i: int, db: bool, batch: int) -> dict[str, Any]:
     order = [tiling.DIM[d] for d in tiling.ORDERS[int(t.order[i])]]
     return {"tile": dict(zip(tiling.DIM, (int(x) for x in t.tiles[i]))),
             "trips": dict(zip(tiling.DIM, (int(x) for x in t.trips[i]))),
             "loop_order": order, "double_buffered": db,
             "refetch": dict(zip("ABC", (int(x) for x in t.fetch_factor[i]))),
-            "traffic_bytes": float(t.traffic_bits[i]) / 8, "tile_bytes": float(t.cap_bits[i]) / 8}
+            "traffic_bytes": batch * float(t.traffic_bits[i]) / 8, "tile_bytes": float(t.cap_bits[i]) / 8}
 
 
 def _why_infeasible(g: Gemm, c: HwConsts) -> str:

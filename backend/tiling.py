@@ -51,33 +51,36 @@ class LevelTable:
 
 @functools.lru_cache(maxsize=4096)
 def level_table(m: int, k: int, n: int, bits_a: int, bits_b: int, bits_out: int, bits_acc: int,
-                weights: tuple[int, int, int] = (1, 1, 1), batch: int = 1) -> LevelTable:
-    """Candidates for ``batch`` independent m x k x n problems; an operand with weight 0 is resident at this
-    level's parent side (moves nothing and takes no tile space)."""
+                weights: tuple[int, int, int] = (1, 1, 1)) -> LevelTable:
+    """Candidates for one m x k x n problem; an operand with weight 0 is resident at this level's parent side
+    (moves nothing and takes no tile space). ``b`` independent problems move ``b`` times the traffic with the
+    same tiles (the batch loop is outermost: it indexes every operand, so nothing is reused across it)."""
     P = np.array([m, k, n], dtype=np.int64)
     qs = [trip_candidates(int(s)) for s in P]
     grid = np.stack(np.meshgrid(*qs, indexing="ij"), -1).reshape(-1, 3)
-    nq = grid.shape[0]
-    trips = np.repeat(grid, len(ORDERS), axis=0)
-    order = np.tile(np.arange(len(ORDERS)), nq)
-    tiles = -(-P // trips)
-    # tiles with the same trips differ only in remainders; recompute trips from tiles to stay exact
-    trips = -(-P // tiles)
-    factor = np.ones((trips.shape[0], 3), dtype=np.int64)
+    tiles_g = -(-P // grid)
+    trips_g = -(-P // tiles_g)
+    gt1 = trips_g > 1
+    nq, no = grid.shape[0], len(ORDERS)
+    factor = np.ones((nq, no, 3), dtype=np.int64)
     for oi, o in enumerate(ORDERS):
-        sel = order == oi
-        t = trips[sel]
         for xi, x in enumerate("ABC"):
             rel = RELEVANT[x]
-            f = np.ones(t.shape[0], dtype=np.int64)
-            found = np.zeros(t.shape[0], dtype=bool)
+            f = None
+            found = None
             for pos in (2, 1, 0):
                 d = o[pos]
                 if rel[d]:
-                    found |= t[:, d] > 1
-                else:
-                    f = np.where(found, f * t[:, d], f)
-            factor[sel, xi] = f
+                    found = gt1[:, d] if found is None else found | gt1[:, d]
+                elif found is not None:
+                    mult = np.where(found, trips_g[:, d], 1)
+                    f = mult if f is None else f * mult
+            if f is not None:
+                factor[:, oi, xi] = f
+    factor = factor.reshape(-1, 3)
+    trips = np.repeat(trips_g, no, axis=0)
+    tiles = np.repeat(tiles_g, no, axis=0)
+    order = np.tile(np.arange(no), nq)
     wa, wb, wc = weights
     size_a, size_b, size_c = m * k, k * n, m * n
     visits_c = size_c * factor[:, 2]
@@ -87,7 +90,6 @@ def level_table(m: int, k: int, n: int, bits_a: int, bits_b: int, bits_out: int,
     c_bits = np.where(trips[:, 1] > 1, bits_acc, bits_out)
     cap = wa * ta * bits_a + wb * tb * bits_b + wc * tc * c_bits
     edge = wa * ta * bits_a + wb * tb * bits_b + wc * tc * bits_out
-    traffic = traffic * batch
     by = np.lexsort((edge, traffic))
     for arr in (trips, tiles, order, factor, traffic, edge, cap, by):
         arr.setflags(write=False)
