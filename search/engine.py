@@ -1,0 +1,102 @@
+"""The search loop: propose, reject what breaks a known constraint, evaluate (in parallel), persist, learn.
+
+``run(study)`` is the Python entry point; each finished trial is written to the store before the optimiser hears
+of it, so killing the process loses at most the trials still running.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import executor as X
+from . import proposers as P
+from .errors import SearchError
+from .progress import Progress
+from .results import Study
+from .space import Space
+from .store import Store
+from .study import StudySpec, load
+
+MAX_REJECTIONS = 100_000
+
+
+def default_out(spec: StudySpec) -> Path:
+    return Path("runs") / f"{spec.name}-{spec.optimizer.kind}-s{spec.optimizer.seed}"
+
+
+def run(study: StudySpec | str | Path | dict, *, out: str | Path | None = None, resume: bool = False,
+        trials: int | None = None, workers: int | None = None, seed: int | None = None, kind: str | None = None,
+        scheduler: str | None = None, progress: bool = False, evaluator: Any = None) -> Study:
+    """Run (or, with ``resume``, continue) a study; return its results. Options override the study's optimizer."""
+    spec = load(study).with_options(trials=trials, workers=workers, seed=seed, kind=kind)
+    out = Path(out) if out is not None else default_out(spec)
+    store = Store(out)
+    try:
+        store.begin(spec, resume)
+        if evaluator is None:
+            from .evaluate import Evaluator
+            evaluator = Evaluator(spec)
+        space = Space(spec, evaluator.base_values())
+        return _loop(spec, store, space, evaluator, scheduler, progress)
+    finally:
+        store.close()
+
+
+def _loop(spec: StudySpec, store: Store, space: Space, evaluator: Any, scheduler: str | None,
+          show: bool) -> Study:
+    t0 = time.perf_counter()
+    o = spec.optimizer
+    done = store.trials("low")
+    resumed = len(done)
+    proposer = P.make(o.kind, space, spec, store.dir)
+    for t in done:
+        proposer.tell(t)
+    bar = Progress(spec, total=o.trials, enabled=show)
+    for t in done:
+        bar.add(t)
+    rejected = exhausted = 0
+    ex = X.make(evaluator, o.workers, scheduler)
+    try:
+        while len(done) < o.trials:
+            while ex.inflight < ex.workers and len(done) + ex.inflight < o.trials:
+                nxt = proposer.ask()
+                if nxt is None:
+                    exhausted = 1
+                    break
+                values, origin = nxt
+                if evaluator.pretrial_violations(space.full(values)):
+                    proposer.reject(values)
+                    rejected += 1
+                    if rejected > MAX_REJECTIONS:
+                        raise SearchError(f"{rejected} proposals broke a known constraint in a row; "
+                                          "the constraints leave (almost) nothing to search")
+                    continue
+                ex.submit(values, origin)
+            if ex.inflight == 0:
+                break
+            for t in ex.wait():
+                store.add(t)
+                done.append(t)
+                proposer.tell(t)
+                bar.add(t)
+    finally:
+        ex.close()
+        bar.close()
+    info = {"wall_s": time.perf_counter() - t0, "resumed_from": resumed, "rejected_pretrial": rejected,
+            "space_exhausted": bool(exhausted), "workers": ex.workers, "optimizer": o.kind,
+            "space_size": space.size(), "trials_per_s": (len(done) - resumed) / max(time.perf_counter() - t0, 1e-9)}
+    store.set_meta("run_info", json.dumps(info))
+    return Study.from_store(store, info)
+
+
+def hypervolumes(studies: list[Study], points: int = 50) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Hypervolume curves of several runs of one study, normalised over their common range (for comparisons)."""
+    cs = [s.costs() for s in studies]
+    allc = np.vstack([c[np.all(np.isfinite(c), axis=1)] for c in cs]) if cs else np.zeros((0, 1))
+    lo, hi = allc.min(axis=0), allc.max(axis=0)
+    return [s.hypervolume_curve(lo, hi, points) for s in studies]
