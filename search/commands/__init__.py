@@ -4,6 +4,8 @@ Adding a command is adding a module here and its name to ``COMMANDS``.
 """
 
 COMMANDS = [
+    "search",
+    "results",
     "lower",
     "carbon",
 ]

@@ -1,0 +1,38 @@
+"""``catx results DIR``: list a stored study's trials, its Pareto front and best designs (and redraw the plots)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("results", help="show the trials, Pareto front and best designs of a stored study")
+    p.add_argument("dirs", metavar="DIR", nargs="+", help="results directory of `catx search` (several: compare)")
+    p.add_argument("--trials", action="store_true", help="list every trial, not only the front")
+    p.add_argument("--limit", type=int, default=30, help="rows of the front to show (default 30)")
+    p.add_argument("--no-plots", action="store_true", help="do not rewrite front.png / hypervolume.png")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .. import report
+    from ..results import Study
+
+    console = Console()
+    studies = [Study.load(d) for d in args.dirs]
+    for st in studies:
+        console.print(f"[bold]{st.spec.name}[/] ({st.spec.optimizer.kind}, seed {st.spec.optimizer.seed}) in {st.dir}: "
+                      + report.counts_line(st))
+        if args.trials:
+            console.print(report.trials_table(st, st.trials, f"{st.spec.name}: all trials"))
+        console.print(report.best_table(st))
+        console.print(report.front_table(st, args.limit))
+        if not args.no_plots:
+            report.write(st)
+    if len(studies) > 1:
+        rows = [(f"{st.spec.name}: min {o}", st.best(o), st) for st in studies for o in st.objectives[:1]
+                if st.best(o) is not None]
+        console.print(report.compare_table(rows))
+    return 0
