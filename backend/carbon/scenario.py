@@ -63,6 +63,11 @@ def _check_fraction(q: Quantity | None, field: str) -> None:
         raise ValueError(f"{field} must lie in (0, 1], got value {q.value}, low {lo}, high {hi}")
 
 
+def _check_nonnegative(q: Quantity | None, field: str) -> None:
+    if q is not None and (q.low if q.low is not None else q.value) < 0:
+        raise ValueError(f"{field} must be >= 0, got value {q.value}, low {q.low}")
+
+
 class Grid(_Strict):
     """Use-phase electricity: a region, an explicit intensity, or an hourly trace; optional yearly decarbonisation."""
 
@@ -81,8 +86,7 @@ class Grid(_Strict):
         given = [k for k in ("region", "g_per_kwh", "trace") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of region, g_per_kwh, trace (got {given or 'none'})")
-        if self.g_per_kwh is not None and self.g_per_kwh.value < 0:
-            raise ValueError("g_per_kwh must be >= 0")
+        _check_nonnegative(self.g_per_kwh, "g_per_kwh")
         return self
 
 
@@ -130,6 +134,7 @@ class Packaging(_Strict):
 
     @model_validator(mode="after")
     def _area(self) -> Packaging:
+        _check_nonnegative(self.per_ic_g, "per_ic_g")
         if self.model == "per_area":
             allowed = constants.keys("packaging", "epa_package")
             if self.package_type.lower() not in allowed:
@@ -162,6 +167,8 @@ class Dram(_Strict):
     def _fixed(self) -> Dram:
         if self.capacity == "fixed" and self.capacity_gb is None:
             raise ValueError("capacity: fixed needs capacity_gb")
+        _check_nonnegative(self.g_per_gb, "g_per_gb")
+        _check_fraction(self.dram_yield, "dram_yield")
         return self
 
 

@@ -53,6 +53,11 @@ def test_good_scenario_loads(tmp_path):
     ("manufacturing.lifetime", 3, r"manufacturing\.lifetime: Extra inputs are not permitted"),
     ("manufacturing.packaging", {"model": "per_area"}, r"exactly one of package_area_mm2"),
     ("manufacturing.dram", {"capacity": "fixed"}, r"capacity: fixed needs capacity_gb"),
+    ("manufacturing.dram", {"dram_yield": 1.5}, r"dram_yield must lie in \(0, 1\]"),
+    ("manufacturing.dram", {"g_per_gb": {"value": 10, "low": -1}}, r"g_per_gb must be >= 0"),
+    ("manufacturing.packaging", {"per_ic_g": -5}, r"per_ic_g must be >= 0"),
+    ("deployment.grid", {"g_per_kwh": -3}, r"g_per_kwh must be >= 0"),
+    ("deployment.grid", {"region": "france", "decarbonisation_per_year": 1.0}, r"less than 1"),
 ])
 def test_invalid_scenarios_name_file_and_field(tmp_path, path, value, match):
     p = _write(tmp_path, _with(path, value))
