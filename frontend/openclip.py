@@ -17,8 +17,10 @@ def create_model(arch: str) -> Any:
 
     known = open_clip.list_models()
     if arch not in known:
-        close = [a for a in known if a.lower().startswith(arch.lower()[:5])][:8]
-        raise ModelSpecError(f"openclip:{arch}: unknown open_clip architecture; similar: {close or known[:8]}")
+        import difflib
+        close = difflib.get_close_matches(arch, known, n=6, cutoff=0.5)
+        raise ModelSpecError(f"openclip:{arch}: unknown open_clip architecture; closest: {close or known[:6]} "
+                             f"({len(known)} known, see open_clip.list_models())")
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # "no pretrained weights" notice
     return open_clip.create_model(arch, pretrained=None).eval()
 

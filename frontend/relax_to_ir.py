@@ -174,10 +174,12 @@ class Converter:
 
     def convert_call(self, var: Any, call: relax.Call) -> Any:
         op_name = call.op.name if isinstance(call.op, tvm.ir.Op) else str(call.op)
+        if op_name == "relax.shape_of":  # shapes are static here: the value is known at conversion time
+            return self.shape(self.arg(call, 0))
         tensors = [t for a in call.args for t in _flatten(self.value(a)) if isinstance(t, str)]
         if not any(self.role(t) in (TensorRole.INPUT, TensorRole.ACTIVATION) for t in tensors):
-            role = TensorRole.PARAM if any(self.role(t) == TensorRole.PARAM for t in tensors) else TensorRole.CONST
-            return self.declare_output(var, role)
+            weights = any(self.role(t) == TensorRole.PARAM for t in tensors) and "float" in str(var.ty)
+            return self.declare_output(var, TensorRole.PARAM if weights else TensorRole.CONST)
         fn = RULES.get(op_name)
         if fn is None:
             from .tir_generic import convert_generic

@@ -317,6 +317,18 @@ def index_tensor(cv: Converter, call: relax.Call, out: str) -> None:
     cv.emit(OpKind.GATHER, "index_tensor", dims, ins, (out, tuple(dims)))
 
 
+@rule("relax.gather_nd", "relax.gather_elements")
+def gather(cv: Converter, call: relax.Call, out: str) -> None:
+    """Data-dependent reads: every output element reads one input element chosen by an index tensor."""
+    x, idx = cv.arg(call, 0), cv.arg(call, 1)
+    dims = _out_dims(cv.shape(out))
+    lead = list(dims)[:len(cv.shape(idx))]
+    x_ix = tuple(f"@{call.op.name.split('.')[-1]}({','.join(dims)})" for _ in cv.shape(x))
+    idx_ix = tuple("0" if s == 1 else lead[j] if j < len(lead) and s == dims[lead[j]] else f"@index({','.join(dims)})"
+                   for j, s in enumerate(cv.shape(idx)))
+    cv.emit(OpKind.GATHER, call.op.name.split(".")[-1], dims, [(x, x_ix), (idx, idx_ix)], (out, tuple(dims)))
+
+
 @rule("relax.nn.pad")
 def pad(cv: Converter, call: relax.Call, out: str) -> None:
     x = cv.arg(call, 0)
