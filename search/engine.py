@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from . import executor as X
+from . import metrics as M
 from . import proposers as P
 from .errors import SearchError
 from .progress import Progress
 from .results import Study
 from .space import Space
-from .store import Store
+from .store import Store, Trial
 from .study import StudySpec, load
 
 MAX_REJECTIONS = 100_000
@@ -60,6 +61,7 @@ def _loop(spec: StudySpec, store: Store, space: Space, evaluator: Any, scheduler
     for t in done:
         bar.add(t)
     rejected = exhausted = 0
+    known = [c for c in spec.constraints if M.get(c.metric).known]
     ex = X.make(evaluator, o.workers, scheduler)
     try:
         while len(done) < o.trials:
@@ -69,7 +71,7 @@ def _loop(spec: StudySpec, store: Store, space: Space, evaluator: Any, scheduler
                     exhausted = 1
                     break
                 values, origin = nxt
-                if evaluator.pretrial_violations(space.full(values)):
+                if known and any(c.violation(evaluator.known(space.full(values))[c.metric]) > 0 for c in known):
                     proposer.reject(values)
                     rejected += 1
                     if rejected > MAX_REJECTIONS:
@@ -80,6 +82,7 @@ def _loop(spec: StudySpec, store: Store, space: Space, evaluator: Any, scheduler
             if ex.inflight == 0:
                 break
             for t in ex.wait():
+                _judge(spec, t)
                 store.add(t)
                 done.append(t)
                 proposer.tell(t)
@@ -92,6 +95,15 @@ def _loop(spec: StudySpec, store: Store, space: Space, evaluator: Any, scheduler
             "space_size": space.size(), "trials_per_s": (len(done) - resumed) / max(time.perf_counter() - t0, 1e-9)}
     store.set_meta("run_info", json.dumps(info))
     return Study.from_store(store, info)
+
+
+def _judge(spec: StudySpec, t: Trial) -> None:
+    """Status from this study's constraints (the evaluator may have been built for another)."""
+    if t.status == "error":
+        return
+    t.violations = {c.metric: v for c in spec.constraints if c.metric in t.metrics
+                    and (v := c.violation(t.metrics[c.metric])) > 0}
+    t.status = "infeasible" if t.violations else "ok"
 
 
 def hypervolumes(studies: list[Study], points: int = 50) -> list[tuple[np.ndarray, np.ndarray]]:

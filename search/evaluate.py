@@ -90,14 +90,6 @@ class Evaluator:
         hw = self.hardware(values)
         return {"area_mm2": hw.area_mm2, "pes": float(hw.pes), "peak_tops": hw.peak_tops, "params": float(self.params)}
 
-    def pretrial_violations(self, values: Mapping[str, Any]) -> dict[str, float]:
-        """Known-metric constraints this configuration breaks (empty: it may run)."""
-        cons = [c for c in self.study.constraints if c.metric in ("area_mm2", "pes", "peak_tops", "params")]
-        if not cons:
-            return {}
-        k = self.known(values)
-        return {c.metric: v for c in cons if (v := c.violation(k[c.metric])) > 0}
-
     # -- one trial -----------------------------------------------------------------------------------------
     def metrics(self, values: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
         hw = self.hardware(values)

@@ -40,16 +40,24 @@ def _native(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-def hyperparameter(k: Knob):
+def hyperparameter(k: Knob, default: Any = None):
     ch = k.choices()
     if ch is not None and len(ch) <= MAX_ORDINAL:
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in ch):
-            return OrdinalHyperparameter(k.name, sorted(ch))
-        return CategoricalHyperparameter(k.name, list(ch))
+            kw = {} if default is None else {"default_value": default}
+            return OrdinalHyperparameter(k.name, sorted(ch), **kw)
+        return CategoricalHyperparameter(k.name, list(ch), **({} if default is None else {"default_value": default}))
     r = k.range
     if k.is_int_range:
         return UniformIntegerHyperparameter(k.name, int(r.lo), int(r.hi), log=r.log)
     return UniformFloatHyperparameter(k.name, r.lo, r.hi, log=r.log)
+
+
+def _matches(clause, values: Mapping[str, Any]) -> bool:
+    """Whether a forbidden clause (equals, or a conjunction of them) matches plain knob values."""
+    if isinstance(clause, ForbiddenAndConjunction):
+        return all(_matches(c, values) for c in clause.components)
+    return values.get(clause.hyperparameter.name) == clause.value
 
 
 class Space:
@@ -71,9 +79,37 @@ class Space:
                 clauses += self._closed_form(c, f"constraints[{i}] ({c.metric})")
         clauses = [c for c in clauses if c is not None]
         if clauses:
-            self.cs.add(clauses)
-        if self.size() == 0:
-            raise StudyError("forbidden/constraints: they exclude every configuration of the space")
+            self._add_clauses(clauses)
+
+    def _add_clauses(self, clauses: list) -> None:
+        """Add forbidden clauses; ConfigSpace demands a legal default, so move the default to a legal point."""
+        vecs = None
+        names = list(self.knobs)
+        chs = [self.knobs[n].choices() for n in names]
+        default = None
+        if all(ch is not None for ch in chs):
+            for combo in itertools.product(*chs):
+                vals = dict(zip(names, combo))
+                if not any(_matches(f, vals) for f in clauses):
+                    default = vals
+                    break
+            if default is None:
+                raise StudyError("forbidden/constraints: they exclude every configuration of the space")
+            vecs = default
+        if vecs is not None:
+            cs = ConfigurationSpace(seed=self.study.optimizer.seed)
+            cs.add([hyperparameter(self.knobs[n], vecs[n]) if self.knobs[n].choices() is not None
+                    else self.cs[n] for n in names])
+            clauses = [self._rebind(c, cs) for c in clauses]
+            self.cs = cs
+        self.cs.add(clauses)
+
+    @staticmethod
+    def _rebind(clause, cs: ConfigurationSpace):
+        """The same clause over the hyperparameters of ``cs``."""
+        if isinstance(clause, ForbiddenAndConjunction):
+            return ForbiddenAndConjunction(*(Space._rebind(c, cs) for c in clause.components))
+        return ForbiddenEqualsClause(cs[clause.hyperparameter.name], clause.value)
 
     # -- forbidden clauses ---------------------------------------------------------------------------------
     def _combo_clause(self, combo: Mapping[str, Any], where: str):
@@ -134,12 +170,7 @@ class Space:
 
     def legal(self, values: Mapping[str, Any]) -> bool:
         """True when no forbidden clause matches the searched values."""
-        vec = self._vector(values)
-        return not any(f.is_forbidden_vector(vec) for f in self.cs.forbidden_clauses)
-
-    def _vector(self, values: Mapping[str, Any]):
-        import numpy as np
-        return np.array([self.cs[n].to_vector(values[n]) for n in self.cs], dtype=float)
+        return not any(_matches(f, values) for f in self.cs.forbidden_clauses)
 
     def values(self, config: Configuration | Mapping[str, Any]) -> dict[str, Any]:
         """The searched knob values of a configuration as plain Python values."""
