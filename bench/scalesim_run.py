@@ -71,7 +71,8 @@ def run(rows: int, cols: int, df: str, gemms: list[tuple[int, int, int]]) -> lis
             vals = [v.strip() for v in rep[1].split(",")]
             row = dict(zip(head, vals))
             out.append({"rows": rows, "cols": cols, "dataflow": df, "m": m, "k": k, "n": n,
-                        "total_cycles": int(float(row["Total Cycles"])), "stall_cycles": int(float(row["Stall Cycles"])),
+                        "total_cycles": int(float(row["Total Cycles"])),
+                        "stall_cycles": int(float(row["Stall Cycles"])),
                         "report": row})
     return out
 

@@ -1,0 +1,108 @@
+"""estimate(): totals, repeats, vector and movement ops, infeasible marking, cache keys, JSON, sweep equality."""
+
+import json
+import math
+
+import pytest
+from backend_graphs import clip_b16_towers, gemm, tower
+
+import backend
+from backend.costs import consts
+
+
+@pytest.fixture(scope="module")
+def towers():
+    return clip_b16_towers()
+
+
+def test_components_sum_and_leakage_is_power_times_latency():
+    hw = backend.presets.get("catransformers-edge")
+    est = backend.estimate(gemm(197, 768, 768), hw)
+    assert set(est.energy_by_component_j) == {"mac", "vector", "register_file", "local_buffer", "global_buffer",
+                                              "dram", "leakage"}
+    assert est.energy_j == pytest.approx(sum(est.energy_by_component_j.values()))
+    assert est.energy_by_component_j["leakage"] == pytest.approx(est.leakage_power_w * est.latency_s)
+    assert est.energy_by_component_j["mac"] == pytest.approx(197 * 768 * 768 * hw.tech.mac_energy_j(8))
+    assert est.area_mm2 == pytest.approx(hw.area_mm2) and est.peak_tops == hw.peak_tops
+    rec = est.ops[0]
+    s = rec.schedule
+    assert s["dataflow"] in ("os", "ws", "is") and s["bound"] in ("compute", "local_buffer", "global_buffer", "dram")
+    assert 0 < s["utilisation"] <= 1
+    for lvl in ("local_buffer", "global_buffer"):
+        assert sorted(s[lvl]["loop_order"]) == ["k", "m", "n"] and set(s[lvl]["tile"]) == {"m", "k", "n"}
+
+
+def test_repeats_count_but_map_once(towers):
+    hw = backend.presets.get("catransformers-edge")
+    one = tower("t1", 77, 512, 8, 2048, 1)
+    six = tower("t6", 77, 512, 8, 2048, 6)
+    e1, e6 = backend.estimate(one, hw), backend.estimate(six, hw)
+    block = set(one.blocks[0].ops)
+    per_layer_s = sum(r.latency_s for r in e1.ops if r.name in block)
+    per_layer_j = sum(r.energy_j for r in e1.ops if r.name in block)
+    assert e6.latency_s == pytest.approx(e1.latency_s + 5 * per_layer_s)
+    assert e6.energy_j == pytest.approx(e1.energy_j + 5 * per_layer_j)
+    assert all(r.repeat == 6 for r in e6.ops if r.name in block)
+    assert e1.op("qkv").macs == 77 * 512 * 1536
+
+
+def test_vector_and_movement_ops(towers):
+    hw = backend.presets.get("catransformers-edge")
+    img, _ = towers
+    est = backend.estimate(img, hw)
+    gelu = est.op("gelu")
+    lanes = hw.vector_unit.lanes * hw.cores
+    assert gelu.schedule["cycles_by_term"]["compute"] == math.ceil(197 * 3072 / lanes) * 15   # erf-class: 15 cycles
+    assert gelu.energy_by_component_j["mac"] == 0 and gelu.energy_by_component_j["vector"] > 0
+    assert est.op("split_q").latency_s == 0 and est.op("split_q").energy_j == 0      # reshape: a free view
+    assert gelu.schedule["fused_inputs"] == [img.op("fc1").output.tensor]     # reads fc1's output locally
+    assert est.op("qk").schedule["gemm"] == {"b": 12, "m": 197, "k": 64, "n": 197}
+    assert est.op("patch_embed").schedule["gemm"] == {"b": 1, "m": 196, "k": 768, "n": 768}
+    assert est.macs == pytest.approx(17.56e9, rel=0.01)
+
+
+def test_infeasible_is_marked_not_raised():
+    hw = backend.edge_hardware(local_buffer_kb=0.001)     # 1 byte: not even a 1x1x1 tile fits
+    est = backend.estimate(gemm(64, 64, 64), hw)
+    assert not est.feasible and math.isinf(est.latency_s)
+    assert "cannot hold even a 1x1x1 tile" in est.infeasible[0]
+    json.loads(est.to_json().replace("Infinity", "1e999"))
+
+
+def test_cache_key_includes_clock_and_bits():
+    g = gemm(128, 256, 512)
+    a = backend.estimate(g, backend.edge_hardware())
+    b = backend.estimate(g, backend.edge_hardware(clock_hz=1e9))
+    assert b.latency_s == pytest.approx(a.latency_s / 2)
+    hw16 = backend.edge_hardware().model_copy(update={"bits": backend.hardware.Bits(weight=16, activation=16)})
+    c16 = backend.estimate(g, hw16)
+    assert c16.energy_by_component_j["dram"] > 1.9 * a.energy_by_component_j["dram"]
+
+
+def test_json_round_trip_and_bad_target():
+    est = backend.estimate(gemm(32, 32, 32), backend.presets.get("gpu-like"))
+    d = json.loads(est.to_json())
+    assert d["latency_s"] == est.latency_s and d["ops"][0]["schedule"]["dataflow"] == "os"
+    assert d["hardware"]["name"] == "gpu-like"
+    with pytest.raises(backend.BackendError, match="allowed"):
+        backend.estimate(gemm(2, 2, 2), backend.presets.get("gpu-like"), target="speed")
+
+
+def test_sweep_equals_estimate(towers):
+    img, txt = towers
+    pts = list(backend.edge_space())[::270]
+    hws = [backend.edge_hardware(**k) for k in pts]
+    r = backend.sweep([img, txt], hws, target="edp")
+    for i, hw in enumerate(hws):
+        a, b = backend.estimate(img, hw), backend.estimate(txt, hw)
+        assert r.latency_s[i] == pytest.approx(a.latency_s + b.latency_s, rel=1e-9)
+        assert r.energy_j[i] == pytest.approx(a.energy_j + b.energy_j, rel=1e-9)
+        assert r.area_mm2[i] == pytest.approx(hw.area_mm2)
+
+
+def test_more_cores_is_faster_for_clip(towers):
+    img, _ = towers
+    lat = [backend.estimate(img, backend.edge_hardware(cores=c), target="latency").latency_s for c in (1, 2, 4)]
+    assert lat[0] > lat[1] > lat[2]
+    c = consts(backend.edge_hardware(cores=4))
+    assert c.cores == 4
