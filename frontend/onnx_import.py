@@ -64,7 +64,8 @@ def load_onnx(path: str | Path, dims: dict[str, int] | None = None, shapes: dict
     model = _read(p)
     shape_dict = input_shapes(model, p, dims or {}, shapes or {})
     try:
-        mod = from_onnx(model, shape_dict=shape_dict, keep_params_in_input=True)
+        # initializers stay constants so TVM resolves shape arithmetic (Expand, Reshape targets) statically
+        mod = from_onnx(model, shape_dict=shape_dict, keep_params_in_input=False)
     except Exception as e:
         msg = str(e).strip().splitlines()
         raise FrontendError(f"{p}: TVM's ONNX importer failed: {msg[-1] if msg else type(e).__name__}") from None

@@ -39,7 +39,7 @@ class TextTower:
             def forward(self, tokens: Any) -> Any:
                 return self.m.encode_text(tokens)
 
-        return _Text(model)
+        return _Text(model).eval()
 
 
 def tower_modules(model: Any, tower: str, batch: int = 1) -> dict[str, tuple[Any, tuple]]:

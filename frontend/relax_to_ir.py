@@ -106,8 +106,10 @@ class Converter:
             v = getattr(expr, "value", None)  # a scalar (PrimValue) argument such as arange's start
             return v.value if hasattr(v, "value") else v
         if isinstance(expr, tvm.ir.Constant):
-            name = self.declare("const", expr.ty, TensorRole.CONST)
-            self.graph.tensors[name].bits = min(self.graph.tensors[name].bits, 32)
+            # embedded weights (ONNX initializers) are PARAMs; scalars and integer tensors are constants
+            weight = "float" in str(expr.ty.dtype) and len(expr.ty.shape.values) > 0
+            name = self.declare("weight" if weight else "const", expr.ty,
+                                TensorRole.PARAM if weight else TensorRole.CONST)
             self.env[expr] = name
             data = getattr(expr, "value", None)
             if hasattr(data, "numpy"):
