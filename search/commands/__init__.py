@@ -7,5 +7,7 @@ COMMANDS = [
     "search",
     "results",
     "lower",
+    "estimate",
+    "inspect",
     "carbon",
 ]

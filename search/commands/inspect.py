@@ -1,0 +1,46 @@
+"""``catx inspect SPEC --hardware ... --op NAME``: one operator's schedule in full, loop nest included."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ir.errors import CatxError
+
+from .estimate import add_hardware_args, load_inputs
+from .lower import add_model_args
+
+
+def run(args: argparse.Namespace) -> int:
+    import backend
+    from backend.report import loop_nest
+
+    g, hw = load_inputs(args)
+    est = backend.estimate(g, hw, target=args.target)
+    names = [r.name for r in est.ops]
+    if args.op not in names:
+        close = [n for n in names if args.op.lower() in n.lower()][:10]
+        raise CatxError(f"no op named {args.op!r} in {g.name} (similar: {close or names[:10]})")
+    r = est.op(args.op)
+    print(f"op {r.name} ({r.kind}{', ' + r.fn if r.fn else ''}) x{r.repeat} on {hw.name}, target {args.target}")
+    print(f"  cycles {r.cycles:,.0f}  latency {r.latency_s * 1e6:.2f} us  energy {r.energy_j * 1e6:.3f} uJ  "
+          f"MACs {r.macs:,}")
+    print("  energy by component (uJ): " + ", ".join(f"{k} {v * 1e6:.3f}" for k, v in r.energy_by_component_j.items()))
+    terms = r.schedule.get("cycles_by_term")
+    if terms:
+        print("  cycles by term: " + ", ".join(f"{k} {v:,.0f}" for k, v in terms.items()) +
+              f"  -> bound: {r.schedule.get('bound')}")
+    print("loop nest:")
+    for line in loop_nest(r.schedule):
+        print("  " + line)
+    print("schedule:")
+    print(json.dumps(r.schedule, indent=1, default=float))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("inspect", help="show one operator's schedule in full, loop nest included")
+    add_model_args(p)
+    add_hardware_args(p)
+    p.add_argument("--op", required=True, help="op name (see `catx estimate`)")
+    p.set_defaults(run=run)

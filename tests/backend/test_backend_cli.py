@@ -1,0 +1,36 @@
+"""``catx estimate`` and ``catx inspect`` end to end on small specs."""
+
+import json
+
+from backend_graphs import tower
+
+import ir
+from search.cli import main
+
+
+def test_estimate_prints_totals_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "est.json"
+    rc = main(["estimate", "gemm:64,128,256", "--hardware", "catransformers-edge", "--knob", "cores=2",
+               "--target", "latency", "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "latency" in text and "mm2" in text and "matmul" in text
+    d = json.loads(out.read_text())
+    assert d["hardware"]["cores"] == 2 and d["target"] == "latency" and d["latency_s"] > 0
+
+
+def test_inspect_shows_loop_nest_from_ir_file(tmp_path, capsys):
+    p = tmp_path / "t.json"
+    ir.save(tower("tiny", 16, 128, 2, 256, 2), p)
+    assert main(["inspect", str(p), "--hw", "gpu-like", "--op", "fc1"]) == 0
+    text = capsys.readouterr().out
+    assert "loop nest:" in text and "systolic OS" in text and '"dataflow": "os"' in text
+
+
+def test_errors_are_one_line(capsys):
+    assert main(["estimate", "gemm:8,8,8", "--hardware", "no-such-chip"]) == 2
+    assert "neither a hardware preset" in capsys.readouterr().err
+    assert main(["inspect", "gemm:8,8,8", "--hardware", "gpu-like", "--op", "nope"]) == 2
+    assert "no op named 'nope'" in capsys.readouterr().err
+    assert main(["estimate", "gemm:8,8,8", "--hardware", "gpu-like", "--knob", "cores=-1"]) == 2
+    assert "cores" in capsys.readouterr().err
