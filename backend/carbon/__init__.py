@@ -2,7 +2,12 @@
 
 ``carbon(estimate, scenario) -> CarbonReport``; ``carbon_batch`` evaluates arrays of designs for the search;
 ``monte_carlo``, ``tornado``, ``prob_less`` and ``with_uncertainty`` propagate every constant's low/high range.
+The package itself is callable as ``carbon``, so ``backend.carbon(est, sc)`` and ``backend.carbon.scenarios``
+both work once ``backend`` does ``from . import carbon``.
 """
+
+import sys
+import types
 
 from . import constants, scenarios
 from .api import carbon, carbon_batch
@@ -19,3 +24,13 @@ __all__ = [
     "dram_capacity_gb", "monte_carlo", "negative_binomial_yield", "prob_less", "scenarios", "tornado",
     "with_uncertainty",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``backend.carbon(estimate, scenario)`` call ``carbon`` while ``backend.carbon.scenarios`` stays a module."""
+
+    def __call__(self, estimate, scenario, model_bytes=None) -> CarbonReport:
+        return carbon(estimate, scenario, model_bytes)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -76,6 +76,9 @@ def design_from_estimate(est: EstimateLike, scenario: Scenario, model_bytes: flo
         v = getattr(est, field, None)
         if v is None or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise CarbonError(f"estimate field {field} must be a finite number >= 0, got {v!r}")
+    if getattr(est, "feasible", True) is False:
+        why = "; ".join(list(getattr(est, "infeasible", []))[:3])
+        raise CarbonError(f"estimate is infeasible (the model does not map onto the hardware): {why}")
     if est.latency_s <= 0:
         raise CarbonError(f"estimate latency_s must be > 0, got {est.latency_s!r}")
     hw = est.hardware

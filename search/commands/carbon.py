@@ -32,19 +32,21 @@ def run(args: argparse.Namespace) -> int:
     import backend
     import frontend
     import ir
-    from backend import carbon as bc
 
-    scenario = bc.scenarios.load(args.scenario)      # fail on a bad scenario before the slow lowering
+    # names, not the package object: backend may re-export the function ``carbon`` under the same name
+    from backend.carbon import CarbonError, carbon, scenarios, with_uncertainty
+
+    scenario = scenarios.load(args.scenario)         # fail on a bad scenario before the slow lowering
     hw = backend.presets.resolve(args.hardware)
     graph = frontend.load(args.spec, tower=args.tower)
     est = backend.estimate(graph, hw, target=args.target)
     if not est.feasible:
-        raise bc.CarbonError(f"{args.spec} does not map onto {args.hardware}: {'; '.join(est.infeasible[:3])}")
+        raise CarbonError(f"{args.spec} does not map onto {args.hardware}: {'; '.join(est.infeasible[:3])}")
     model_bytes = ir.totals(graph).param_bytes
     if args.uncertainty:
-        report = bc.with_uncertainty(est, scenario, samples=args.samples, seed=args.seed, model_bytes=model_bytes)
+        report = with_uncertainty(est, scenario, samples=args.samples, seed=args.seed, model_bytes=model_bytes)
     else:
-        report = bc.carbon(est, scenario, model_bytes=model_bytes)
+        report = carbon(est, scenario, model_bytes=model_bytes)
     print(f"{args.spec} on {args.hardware} (target {args.target})")
     print(report.format())
     if args.json is not None:

@@ -183,3 +183,10 @@ def test_missing_trace_file(tmp_path, est):
     sc = _trace_scenario(tmp_path, "missing.csv")
     with pytest.raises(TraceError, match="missing.csv does not exist"):
         carbon(est, sc)
+
+
+def test_infeasible_estimate_is_refused(est):
+    est.feasible = False
+    est.infeasible = ["qkv: needs 2 MB local buffer"]
+    with pytest.raises(CarbonError, match="estimate is infeasible.*qkv"):
+        carbon(est, "catx-default")

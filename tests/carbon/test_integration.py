@@ -11,7 +11,7 @@ backend = pytest.importorskip("backend")
 frontend = pytest.importorskip("frontend")
 
 import ir  # noqa: E402
-from backend import carbon as bc  # noqa: E402
+from backend.carbon import carbon, carbon_batch  # noqa: E402
 from search.commands import carbon as carbon_cmd  # noqa: E402
 
 
@@ -23,7 +23,7 @@ def gemm_est():
 
 def test_estimate_satisfies_the_contract(gemm_est):
     _, e = gemm_est
-    r = bc.carbon(e, "catx-default")
+    r = carbon(e, "catx-default")
     d = r.design
     assert d.node_nm == e.hardware.node_nm == 22
     assert d.dram_kind == e.hardware.dram.kind.lower() and d.dram_gb == e.hardware.dram.capacity_gb
@@ -33,7 +33,7 @@ def test_estimate_satisfies_the_contract(gemm_est):
 
 def test_catransformers_code_on_a_real_estimate(gemm_est):
     _, e = gemm_est
-    r = bc.carbon(e, "catransformers-code")
+    r = carbon(e, "catransformers-code")
     dyn = e.energy_j - e.energy_by_component_j["leakage"]
     assert r.operational_kg == pytest.approx(dyn * 30e6 / 3.6e6 * 68 / 1000, rel=1e-12)
     assert r.breakdown_kg["die"] == pytest.approx(e.area_mm2 / 100 * 1576.816 / 1000, rel=1e-6)
@@ -45,12 +45,12 @@ def test_batch_agrees_with_scalar_on_real_estimates():
     ests = [backend.estimate(g, backend.edge_hardware(pe_rows=r, pe_cols=c)) for r, c in ((32, 2), (128, 16),
                                                                                            (256, 64))]
     arr = lambda f: [f(e) for e in ests]  # noqa: E731
-    b = bc.carbon_batch("catx-default", energy_j=arr(lambda e: e.energy_j), latency_s=arr(lambda e: e.latency_s),
+    b = carbon_batch("catx-default", energy_j=arr(lambda e: e.energy_j), latency_s=arr(lambda e: e.latency_s),
                         area_mm2=arr(lambda e: e.area_mm2), node_nm=22, dram_kind="lpddr4", dram_gb=1.0,
                         leakage_energy_j=arr(lambda e: e.energy_by_component_j["leakage"]),
                         leakage_power_w=arr(lambda e: e.leakage_power_w))
     for i, e in enumerate(ests):
-        assert b["total_kg"][i] == pytest.approx(bc.carbon(e, "catx-default").total_kg, rel=1e-12)
+        assert b["total_kg"][i] == pytest.approx(carbon(e, "catx-default").total_kg, rel=1e-12)
 
 
 def _run(argv):
@@ -69,7 +69,7 @@ def test_cli_prints_breakdown_and_writes_json(tmp_path, capsys):
     assert "operational_dynamic" in text and "break-even" in text
     doc = json.loads(out.read_text())
     g = frontend.load("gemm:197,768,3072")
-    ref = bc.carbon(backend.estimate(g, backend.presets.get("catransformers-edge")), "catransformers-code",
+    ref = carbon(backend.estimate(g, backend.presets.get("catransformers-edge")), "catransformers-code",
                     model_bytes=ir.totals(g).param_bytes)
     assert doc["total_kg"] == pytest.approx(ref.total_kg, rel=1e-12)
     assert doc["breakdown_kg"]["dram"] == pytest.approx(0.2103, abs=5e-5)
@@ -102,6 +102,6 @@ def test_their_formula_end_to_end_with_2_2_pj_per_mac_override():
     g = frontend.load("gemm:197,768,3072")
     e = backend.estimate(g, hw22)
     assert e.energy_by_component_j["mac"] == pytest.approx(197 * 768 * 3072 * 2.2e-12, rel=1e-9)
-    r = bc.carbon(e, "catransformers-code")
+    r = carbon(e, "catransformers-code")
     dyn = e.energy_j - e.energy_by_component_j["leakage"]  # their model has no leakage
     assert r.total_kg == pytest.approx(their_carbon_kg(dyn, e.area_mm2 * 1e6), rel=1e-9)

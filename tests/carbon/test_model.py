@@ -126,3 +126,11 @@ def test_other_nodes_use_their_constants():
     r = carbon(d7, sc)
     y = (1 + 0.5 * 0.10 / 10) ** -10
     assert r.breakdown_kg["die"] == pytest.approx((583 * 2.15 + 200 + 500) * 0.5 / y / 1000, rel=1e-12)
+
+
+def test_package_is_callable_like_the_function(est):
+    import importlib
+
+    pkg = importlib.import_module("backend.carbon")
+    assert pkg(est, "taiwan").total_kg == carbon(est, "taiwan").total_kg
+    assert pkg.scenarios.get("taiwan").deployment.grid.region == "taiwan"
