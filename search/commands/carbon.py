@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--uncertainty", action="store_true", help="add Monte Carlo bands and a tornado of drivers")
     p.add_argument("--samples", type=int, default=20_000, help="Monte Carlo samples (default: 20000)")
     p.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default: 0)")
+    p.add_argument("--versus", metavar="HW", help="a second hardware (preset or YAML): also print its total and "
+                                                  "P(this design < that one), constants sampled jointly")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
     p.set_defaults(run=run)
 
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import ir
 
     # names, not the package object: backend may re-export the function ``carbon`` under the same name
-    from backend.carbon import CarbonError, carbon, scenarios, with_uncertainty
+    from backend.carbon import CarbonError, carbon, prob_less, scenarios, with_uncertainty
 
     scenario = scenarios.load(args.scenario)         # fail on a bad scenario before the slow lowering
     hw = backend.presets.resolve(args.hardware)
@@ -49,8 +51,21 @@ def run(args: argparse.Namespace) -> int:
         report = carbon(est, scenario, model_bytes=model_bytes)
     print(f"{args.spec} on {args.hardware} (target {args.target})")
     print(report.format())
+    versus = None
+    if args.versus:
+        other = backend.estimate(graph, backend.presets.resolve(args.versus), target=args.target)
+        if not other.feasible:
+            raise CarbonError(f"{args.spec} does not map onto {args.versus}: {'; '.join(other.infeasible[:3])}")
+        rep_b = carbon(other, scenario, model_bytes=model_bytes)
+        p_less = prob_less(est, other, scenario, samples=args.samples, seed=args.seed, model_bytes=model_bytes)
+        versus = {"hardware": args.versus, "total_kg": rep_b.total_kg, "p_this_less": p_less}
+        print(f"versus {args.versus}: {rep_b.total_kg:.4f} kg at {other.latency_s * 1e3:.3f} ms, "
+              f"{other.area_mm2:.2f} mm2; P({args.hardware} < {args.versus}) = {p_less:.4f} "
+              f"({args.samples} samples, seed {args.seed})")
     if args.json is not None:
         doc = {"spec": args.spec, "hardware": hw.model_dump(mode="json"), **report.to_dict()}
+        if versus is not None:
+            doc["versus"] = versus
         args.json.write_text(json.dumps(doc, indent=1, default=float))
         print(f"wrote {args.json}")
     return 0

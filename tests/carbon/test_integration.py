@@ -105,3 +105,22 @@ def test_their_formula_end_to_end_with_2_2_pj_per_mac_override():
     r = carbon(e, "catransformers-code")
     dyn = e.energy_j - e.energy_by_component_j["leakage"]  # their model has no leakage
     assert r.total_kg == pytest.approx(their_carbon_kg(dyn, e.area_mm2 * 1e6), rel=1e-9)
+
+
+def test_cli_versus_prints_probability(tmp_path, capsys):
+    out = tmp_path / "v.json"
+    big = backend.presets.get("catransformers-edge").with_knobs(cores=4, pe_rows=128, pe_cols=32,
+                                                                 local_buffer_kb=1024, global_buffer_mb=4)
+    hw_file = tmp_path / "big.yaml"
+    import yaml
+    hw_file.write_text(yaml.safe_dump(big.model_dump(mode="json")))
+    rc = _run(["carbon", "gemm:197,768,3072", "--hardware", "catransformers-edge", "--versus", str(hw_file),
+               "--samples", "4000", "--json", str(out)])
+    assert rc == 0
+    assert "P(catransformers-edge <" in capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    g = frontend.load("gemm:197,768,3072")
+    ref = carbon(backend.estimate(g, big), "catx-default", model_bytes=ir.totals(g).param_bytes).total_kg
+    assert doc["versus"]["total_kg"] == pytest.approx(ref, rel=1e-12)
+    # the small array has far less silicon at the same DRAM and package: it wins in every joint sample
+    assert doc["total_kg"] < ref and doc["versus"]["p_this_less"] == 1.0
