@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ir import Graph, fold_repeats
 
-from .errors import FrontendError, ModelFileError, UnboundDimensionError
+from .errors import FrontendError, ModelFileError, UnboundDimensionError, UnsupportedOpError
 from .relax_to_ir import relax_to_ir
 
 
@@ -27,6 +27,20 @@ def _read(path: Path):
     except Exception as e:
         raise ModelFileError(f"{path}: ONNX checker rejected the model: {str(e).splitlines()[0]}") from None
     return model
+
+
+def check_ops(model, path: Path) -> None:
+    """Name the first node whose op type TVM's ONNX importer cannot convert (TVM itself names only the type)."""
+    try:
+        from tvm.relax.frontend.onnx.onnx_frontend import _get_convert_map
+        known = set(_get_convert_map()) | {"If", "Constant"}
+    except ImportError:  # a TVM without that table: let the importer speak for itself
+        return
+    for node in model.graph.node:
+        if node.op_type not in known:
+            domain = f" (domain {node.domain!r})" if node.domain else ""
+            raise UnsupportedOpError(f"{path}: node {node.name or '<unnamed>'!r} has op type {node.op_type!r}{domain}, "
+                                     "which TVM's ONNX importer cannot convert; CATX needs it in Relax to lower it")
 
 
 def input_shapes(model, path: Path, dims: dict[str, int], shapes: dict[str, list[int]]) -> dict[str, list[int]]:
@@ -62,6 +76,7 @@ def load_onnx(path: str | Path, dims: dict[str, int] | None = None, shapes: dict
 
     p = Path(path)
     model = _read(p)
+    check_ops(model, p)
     shape_dict = input_shapes(model, p, dims or {}, shapes or {})
     try:
         # initializers stay constants so TVM resolves shape arithmetic (Expand, Reshape targets) statically
