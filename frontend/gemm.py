@@ -17,8 +17,9 @@ def gemm_graph(m: int, k: int, n: int, bits: int = 8, name: str | None = None) -
     g.add_tensor("w", (k, n), bits, TensorRole.PARAM)
     g.add_tensor("y", (m, n), bits)
     g.inputs, g.outputs = ["x"], ["y"]
-    g.ops.append(Op("matmul", OpKind.MATMUL, {"m": m, "n": n, "k": k}, [Access("x", ("m", "k")), Access("w", ("k", "n"))],
-                    Access("y", ("m", "n")), reduce=("k",), fn="matmul", bits=bits, provenance=("gemm",)))
+    g.ops.append(Op("matmul", OpKind.MATMUL, {"m": m, "n": n, "k": k},
+                    [Access("x", ("m", "k")), Access("w", ("k", "n"))], Access("y", ("m", "n")),
+                    reduce=("k",), fn="matmul", bits=bits, provenance=("gemm",)))
     g.meta.update(source="gemm", bits=bits)
     return validate(g)
 

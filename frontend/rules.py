@@ -75,7 +75,7 @@ def _conv(cv: Converter, call: relax.Call, out: str, nsp: int) -> None:
         from .tir_generic import convert_generic_call
         return convert_generic_call(cv, call, out)
     x, w = cv.arg(call, 0), cv.arg(call, 1)
-    sx, sw, so = cv.shape(x), cv.shape(w), cv.shape(out)
+    sw, so = cv.shape(w), cv.shape(out)
     strides = _ints(_attr(call, "strides")) or [1] * nsp
     dil = _ints(_attr(call, "dilation")) or [1] * nsp
     pad = _ints(_attr(call, "padding")) or [0] * (2 * nsp)

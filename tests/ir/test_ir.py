@@ -17,8 +17,8 @@ def mlp_stack(layers: int, m: int = 4, d: int = 8, f: int = 16) -> Graph:
     g.add_tensor("w_in", (d, d), role=TensorRole.PARAM)
     g.add_tensor("h", (m, d))
     g.inputs = ["x"]
-    g.ops.append(Op("proj", OpKind.MATMUL, {"m": m, "n": d, "k": d}, [Access("x", ("m", "k")), Access("w_in", ("k", "n"))],
-                    Access("h", ("m", "n")), reduce=("k",)))
+    g.ops.append(Op("proj", OpKind.MATMUL, {"m": m, "n": d, "k": d},
+                    [Access("x", ("m", "k")), Access("w_in", ("k", "n"))], Access("h", ("m", "n")), reduce=("k",)))
     prev = "h"
     for i in range(layers):
         for t, shape, role in ((f"w1_{i}", (d, f), TensorRole.PARAM), (f"w2_{i}", (f, d), TensorRole.PARAM),
@@ -26,12 +26,13 @@ def mlp_stack(layers: int, m: int = 4, d: int = 8, f: int = 16) -> Graph:
                                (f"c{i}", (m, d), TensorRole.ACTIVATION), (f"r{i}", (m, d), TensorRole.ACTIVATION)):
             g.add_tensor(t, shape, role=role)
         g.ops += [
-            Op(f"up{i}", OpKind.MATMUL, {"m": m, "n": f, "k": d}, [Access(prev, ("m", "k")), Access(f"w1_{i}", ("k", "n"))],
-               Access(f"a{i}", ("m", "n")), reduce=("k",)),
-            Op(f"gelu{i}", OpKind.ELEMENTWISE, {"i": m, "j": f}, [Access(f"a{i}", ("i", "j"))], Access(f"b{i}", ("i", "j")),
-               fn="gelu"),
+            Op(f"up{i}", OpKind.MATMUL, {"m": m, "n": f, "k": d},
+               [Access(prev, ("m", "k")), Access(f"w1_{i}", ("k", "n"))], Access(f"a{i}", ("m", "n")), reduce=("k",)),
+            Op(f"gelu{i}", OpKind.ELEMENTWISE, {"i": m, "j": f}, [Access(f"a{i}", ("i", "j"))],
+               Access(f"b{i}", ("i", "j")), fn="gelu"),
             Op(f"down{i}", OpKind.MATMUL, {"m": m, "n": d, "k": f},
-               [Access(f"b{i}", ("m", "k")), Access(f"w2_{i}", ("k", "n"))], Access(f"c{i}", ("m", "n")), reduce=("k",)),
+               [Access(f"b{i}", ("m", "k")), Access(f"w2_{i}", ("k", "n"))], Access(f"c{i}", ("m", "n")),
+               reduce=("k",)),
             Op(f"res{i}", OpKind.ELEMENTWISE, {"i": m, "j": d}, [Access(f"c{i}", ("i", "j")), Access(prev, ("i", "j"))],
                Access(f"r{i}", ("i", "j")), fn="add"),
         ]
