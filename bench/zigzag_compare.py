@@ -1,0 +1,103 @@
+"""CATX vs ZigZag (LOMA mapper) on the ViT-B/16 GEMMs, same hardware and unit costs. Run by hand:
+
+    python bench/zigzag_compare.py [--peer-python /work/peers-venv/bin/python] [--arrays 32x32,128x128]
+
+Hardware: one core, an R x C array with one dataflow (OS or WS), 256 KB local buffer at 128 words/cycle, 2 MB
+global buffer at 256 words/cycle, DRAM at 128 words/cycle, 22 nm INT8. ZigZag gets the same per-bit energies
+for every memory (taken from CATX's technology library), the same MAC energy and the same port widths; both
+minimise EDP. ZigZag needs layer dims with small prime factors, so M = 196 stands in for 197 in both tools.
+Leakage is left out of CATX's energy here (ZigZag has none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "backend"))
+
+from backend_graphs import gemm  # noqa: E402
+
+import backend  # noqa: E402
+from backend.costs import consts  # noqa: E402
+
+GEMMS = [("qkv", 196, 768, 2304), ("qk_per_head", 196, 64, 196), ("av_per_head", 196, 196, 64),
+         ("out_proj", 196, 768, 768), ("ffn_up", 196, 768, 3072), ("ffn_down", 196, 3072, 768)]
+
+
+def hardware(rows: int, cols: int, df: str) -> backend.Hardware:
+    hw = backend.edge_hardware(cores=1, pe_rows=rows, pe_cols=cols, local_buffer_kb=256,
+                               local_bw_words_per_cycle=128, global_buffer_mb=2)
+    return hw.model_copy(update={"tensor_unit": hw.tensor_unit.model_copy(update={"dataflows": (df,)})})
+
+
+def spec(hw: backend.Hardware, df: str, shapes: list) -> dict:
+    c = consts(hw)
+    return {"rows": c.rows, "cols": c.cols, "dataflow": df, "mac_pj": c.e_mac * 1e12,
+            "reg_pj_per_bit": hw.tech.register_energy_j_per_bit() * 1e12,
+            "local_bytes": int(c.local_bits / 8), "local_bw_bits": int(c.bw_local),
+            "local_pj_per_bit": c.e_local * 1e12, "glb_bytes": int(c.glb_bits / 8), "glb_bw_bits": int(c.bw_glb),
+            "glb_pj_per_bit": c.e_glb * 1e12, "dram_bw_bits": int(c.bw_dram), "dram_pj_per_bit": c.e_dram * 1e12,
+            "gemms": [list(s) for s in shapes], "opt": "EDP"}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--peer-python", default="/work/peers-venv/bin/python")
+    ap.add_argument("--arrays", default="32x32")
+    ap.add_argument("--dataflows", default="os,ws")
+    a = ap.parse_args()
+    rows_out = []
+    print(f"{'gemm':<12} {'array':<8} {'df':<3} {'catx_cyc':>10} {'zz_cyc':>10} {'catx_uJ':>9} {'zz_uJ':>9} "
+          f"{'E zz/catx':>9} {'catx_dramMB':>11} {'zz_dramMB':>9} {'catx_ms':>8} {'zz_s':>6}")
+    for arr in a.arrays.split(","):
+        rows, cols = (int(x) for x in arr.split("x"))
+        for df in a.dataflows.split(","):
+            hw = hardware(rows, cols, df)
+            for name, m, k, n in GEMMS:
+                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                    json.dump(spec(hw, df, [(m, k, n)]), f)
+                res = subprocess.run([a.peer_python, str(ROOT / "bench" / "zigzag_run.py"), f.name],
+                                     capture_output=True, text=True)
+                if res.returncode != 0:
+                    print(f"{name:<12} {arr:<8} {df:<3} ZigZag failed: {res.stderr.strip().splitlines()[-1][:90]}")
+                    continue
+                zz = json.loads(res.stdout)[0]
+                backend.estimate.__globals__["_CACHE"].clear()
+                t = time.perf_counter()
+                est = backend.estimate(gemm(m, k, n), hw, target="edp")
+                catx_ms = (time.perf_counter() - t) * 1e3
+                r = est.ops[0]
+                e_catx_pj = (r.energy_j - r.energy_by_component_j["leakage"]) * 1e12
+                c = consts(hw)
+                catx_dram_mb = r.energy_by_component_j["dram"] / c.e_dram / 8 / 1e6
+                zz_dram_pj = sum(v[-1] for v in zz.get("mem_energy_pj", {}).values())
+                zz_dram_mb = zz_dram_pj / (c.e_dram * 1e12) / 8 / 1e6
+                row = {"gemm": name, "m": m, "k": k, "n": n, "array": arr, "dataflow": df,
+                       "catx_cycles": r.cycles, "zigzag_cycles": zz["latency_cycles"],
+                       "catx_energy_pj": e_catx_pj, "zigzag_energy_pj": zz["energy_pj"],
+                       "catx_dram_mb": catx_dram_mb, "zigzag_dram_mb": zz_dram_mb, "catx_ms": catx_ms,
+                       "zigzag_s": zz["seconds"], "catx_schedule": r.schedule,
+                       "zigzag_mapping": zz.get("temporal_mapping"), "zigzag_mem_energy_pj": zz.get("mem_energy_pj")}
+                rows_out.append(row)
+                print(f"{name:<12} {arr:<8} {df:<3} {r.cycles:>10.0f} {zz['latency_cycles']:>10.0f} "
+                      f"{e_catx_pj / 1e6:>9.2f} {zz['energy_pj'] / 1e6:>9.2f} {zz['energy_pj'] / e_catx_pj:>9.2f} "
+                      f"{catx_dram_mb:>11.3f} {zz_dram_mb:>9.3f} {catx_ms:>8.2f} {zz['seconds']:>6.1f}", flush=True)
+    if rows_out:
+        tot_c = sum(r["catx_ms"] for r in rows_out) / 1e3
+        tot_z = sum(r["zigzag_s"] for r in rows_out)
+        print(f"{len(rows_out)} cases: ZigZag {tot_z:.1f} s, CATX {tot_c * 1e3:.1f} ms (x{tot_z / tot_c:,.0f})")
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / "zigzag_compare.json").write_text(json.dumps(rows_out, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
