@@ -12,6 +12,7 @@ fetches from the global buffer, and the global buffer's fills what its loop nest
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,6 +106,15 @@ def _fronts(table: tiling.LevelTable, capacity: float) -> tuple[np.ndarray, np.n
     return idx, flag
 
 
+@functools.lru_cache(maxsize=16384)
+def level_fronts(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights: tuple[int, int, int],
+                 capacity: float) -> tuple[tiling.LevelTable, np.ndarray, np.ndarray]:
+    """The level table of an m x k x n problem and its candidates worth evaluating under ``capacity`` bits."""
+    t = tiling.level_table(m, k, n, *bits, weights)
+    idx, flag = _fronts(t, capacity)
+    return t, idx, flag
+
+
 def map_gemm(g: Gemm, c: HwConsts, resident: tuple[bool, bool, bool] = (False, False, False),
              target: str = "edp") -> OpCost:
     """Best schedule of a GEMM under ``target``; ``resident`` says which of A, B, C live in the global buffer."""
@@ -117,12 +127,11 @@ def map_gemm(g: Gemm, c: HwConsts, resident: tuple[bool, bool, bool] = (False, F
     if res_bits > c.glb_bits / 2:              # resident operands must leave room for tiles
         res, res_bits = (False, False, False), 0
     weights = tuple(0 if r else 1 for r in res)
-    ot = tiling.level_table(g.m, g.k, g.n, ba, bb, bo, bacc, weights)
-    o_idx, o_db = _fronts(ot, c.glb_bits - res_bits)
+    bits = (ba, bb, bo, bacc)
+    ot, o_idx, o_db = level_fronts(g.m, g.k, g.n, bits, weights, c.glb_bits - res_bits)
     best = None
     for split, b1, m1, n1 in splits(g, c.cores):
-        lt = tiling.level_table(m1, g.k, n1, ba, bb, bo, bacc, (1, 1, 1))
-        l_idx, l_db = _fronts(lt, c.local_bits)
+        lt, l_idx, l_db = level_fronts(m1, g.k, n1, bits, (1, 1, 1), c.local_bits)
         if l_idx.size == 0 or o_idx.size == 0:
             continue
         for df in c.dataflows:

@@ -16,13 +16,13 @@ import numpy as np
 
 import ir
 
-from . import systolic, tiling
+from . import systolic
 from .contraction import as_gemm
 from .costs import HwConsts, consts_of
 from .errors import BackendError
 from .estimate import _fusable, tensor_homes
 from .hardware import Hardware, area_parts
-from .mapper import TARGETS, _fronts, objective, splits
+from .mapper import TARGETS, level_fronts, objective, splits
 from .vector import movement_cost
 
 
@@ -61,8 +61,8 @@ def _gemm_many(g, v: _Vec, res: tuple[bool, bool, bool], target: str) -> tuple[n
     if res_bits > v.glb_bits / 2:
         res, res_bits = (False, False, False), 0
     weights = tuple(0 if r else 1 for r in res)
-    ot = tiling.level_table(g.m, g.k, g.n, ba, bb, bo, bacc, weights)
-    o_idx, o_db = _fronts(ot, v.glb_bits - res_bits)
+    bits = (ba, bb, bo, bacc)
+    ot, o_idx, o_db = level_fronts(g.m, g.k, g.n, bits, weights, v.glb_bits - res_bits)
     best_obj = np.full(n, np.inf)
     best_cyc = np.full(n, np.inf)
     best_e = np.full(n, np.inf)
@@ -75,8 +75,7 @@ def _gemm_many(g, v: _Vec, res: tuple[bool, bool, bool], target: str) -> tuple[n
     bw_l, e_l, leak = (x[:, None, None, None] for x in (v.bw_local, v.e_local, v.leak_w))
     dfs = v.dataflows
     for _, b1, m1, n1 in splits(g, v.cores):
-        lt = tiling.level_table(m1, g.k, n1, ba, bb, bo, bacc, (1, 1, 1))
-        l_idx, l_db = _fronts(lt, v.local_bits)
+        lt, l_idx, l_db = level_fronts(m1, g.k, n1, bits, (1, 1, 1), v.local_bits)
         if l_idx.size == 0:
             continue
         tl = (b1 * lt.traffic_bits[l_idx])[None, None, :, None]
