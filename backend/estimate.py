@@ -107,7 +107,7 @@ def tensor_homes(graph: ir.Graph, c: HwConsts) -> dict[str, str]:
     return homes
 
 
-def _fusable(graph: ir.Graph) -> set[tuple[str, str]]:
+def fusable_inputs(graph: ir.Graph) -> set[tuple[str, str]]:
     """(op, input tensor) pairs an elementwise op can read from its producer's local buffer: the producer runs
     just before it and nothing else reads the tensor."""
     readers = Counter(a.tensor for o in graph.ops for a in o.inputs)
@@ -160,7 +160,7 @@ def estimate(graph: ir.Graph, hardware: Hardware, target: str = "edp", fuse: boo
     sig = hardware.signature()
     c = consts(hardware, sig)
     homes = tensor_homes(graph, c)
-    fused = _fusable(graph) if fuse else set()
+    fused = fusable_inputs(graph) if fuse else set()
     totals = {k: 0.0 for k in COMPONENTS}
     cycles = 0.0
     records, bad = [], []

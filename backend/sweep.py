@@ -20,7 +20,7 @@ from . import systolic
 from .contraction import as_gemm
 from .costs import HwConsts, consts_of
 from .errors import BackendError
-from .estimate import _fusable, tensor_homes
+from .estimate import fusable_inputs, tensor_homes
 from .hardware import Hardware, area_parts
 from .mapper import TARGETS, level_fronts, objective, splits
 from .vector import movement_cost
@@ -125,7 +125,7 @@ def _group(graphs: Sequence[ir.Graph], hws: Sequence[Hardware], cs: Sequence[HwC
     energy = np.zeros(n)
     for graph in graphs:
         homes = tensor_homes(graph, cs[0])
-        fused = _fusable(graph)
+        fused = fusable_inputs(graph)
         for op, k in graph.weighted_ops():
             loc = tuple("local" if (op.name, a.tensor) in fused else homes[a.tensor] for a in op.inputs)
             if ir.is_contraction(op):
