@@ -147,14 +147,20 @@ def op_cost(op: ir.Op, graph: ir.Graph, hw: Hardware, c: HwConsts, homes: dict[s
     return cost
 
 
-def estimate(graph: ir.Graph, hardware: Hardware, target: str = "edp", fuse: bool = True) -> Estimate:
+def estimate(graph: ir.Graph, hardware: Hardware, target: str = "edp", fuse: bool = True,
+             op_targets: dict[str, str] | None = None) -> Estimate:
     """Latency, energy (leakage included) and area of one inference of ``graph`` on ``hardware``.
 
-    ``target`` picks each op's schedule: "latency", "energy" or "edp". ``fuse`` lets elementwise ops read
-    their producer's output from the local buffer.
+    ``target`` picks each op's schedule: "latency", "energy" or "edp"; ``op_targets`` overrides it per op name.
+    ``fuse`` lets elementwise ops read their producer's output from the local buffer.
     """
-    if target not in TARGETS:
-        raise BackendError(f"unknown target {target!r} (allowed: {', '.join(TARGETS)})")
+    op_targets = dict(op_targets or {})
+    for name, t in [("<all ops>", target), *op_targets.items()]:
+        if t not in TARGETS:
+            raise BackendError(f"unknown target {t!r} for {name} (allowed: {', '.join(TARGETS)})")
+    unknown = set(op_targets) - {o.name for o in graph.ops}
+    if unknown:
+        raise BackendError(f"op_targets names ops not in graph {graph.name!r}: {sorted(unknown)}")
     if not isinstance(hardware, Hardware):
         raise BackendError(f"hardware must be a backend.Hardware, got {type(hardware).__name__}")
     sig = hardware.signature()
@@ -166,7 +172,7 @@ def estimate(graph: ir.Graph, hardware: Hardware, target: str = "edp", fuse: boo
     records, bad = [], []
     macs = 0
     for op, k in graph.weighted_ops():
-        cost = op_cost(op, graph, hardware, c, homes, fused, target, sig)
+        cost = op_cost(op, graph, hardware, c, homes, fused, op_targets.get(op.name, target), sig)
         if not cost.feasible:
             bad.append(f"{op.name}: {cost.schedule.get('infeasible', 'infeasible')}")
         cycles += k * cost.cycles

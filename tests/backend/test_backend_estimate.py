@@ -106,3 +106,15 @@ def test_more_cores_is_faster_for_clip(towers):
     assert lat[0] > lat[1] > lat[2]
     c = consts(backend.edge_hardware(cores=4))
     assert c.cores == 4
+
+
+def test_per_op_targets():
+    g = gemm(197, 768, 3072)
+    hw = backend.edge_hardware(cores=2, pe_rows=64, pe_cols=64, local_buffer_kb=128)
+    lat = backend.estimate(g, hw, target="latency")
+    en = backend.estimate(g, hw, target="energy")
+    mixed = backend.estimate(g, hw, target="latency", op_targets={"mm": "energy"})
+    assert lat.latency_s <= en.latency_s and en.energy_j <= lat.energy_j
+    assert mixed.energy_j == pytest.approx(en.energy_j) and mixed.latency_s == pytest.approx(en.latency_s)
+    with pytest.raises(backend.BackendError, match="not in graph"):
+        backend.estimate(g, hw, op_targets={"nope": "edp"})
