@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import HardwareError
+from .errors import HardwareError, TechDataError
 from .tech import NODES_NM, Tech, tech_for
 
 Dataflow = Literal["os", "ws", "is"]
@@ -117,7 +117,10 @@ class Hardware(_Part):
             hw = cls.model_validate(doc)
         except ValidationError as e:
             raise HardwareError(f"{source}: {_explain(e)}") from None
-        hw.tech  # resolve overrides now so bad keys fail here, naming the file
+        try:
+            hw.tech  # resolve overrides now so bad keys fail here, naming the file
+        except TechDataError as e:
+            raise TechDataError(f"{source}: tech_overrides: {e}") from None
         return hw
 
     @classmethod
@@ -129,14 +132,7 @@ class Hardware(_Part):
             doc = yaml.safe_load(p.read_text())
         except yaml.YAMLError as e:
             raise HardwareError(f"{p}: not valid YAML ({e})") from None
-        try:
-            return cls.from_dict(doc, str(p))
-        except HardwareError:
-            raise
-        except Exception as e:  # tech override errors are CatxErrors already; anything else is a bad file
-            if hasattr(e, "args") and isinstance(e, ValueError):
-                raise HardwareError(f"{p}: {e}") from None
-            raise
+        return cls.from_dict(doc, str(p))
 
     def with_knobs(self, **knobs: Any) -> "Hardware":
         """A variant with CATransformers-style knobs changed (cores, pe_rows, pe_cols, local_buffer_kb,

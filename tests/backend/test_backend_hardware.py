@@ -80,5 +80,6 @@ def test_tech_overrides_from_yaml(tmp_path):
     assert hw.area_by_component_mm2["pe_array"] == pytest.approx(2 * base.area_by_component_mm2["pe_array"])
     doc["tech_overrides"] = {"logic.mac_area_um2.99": 1.0}
     p.write_text(yaml.safe_dump(doc))
-    with pytest.raises(TechDataError, match="mac_area_um2.99"):
+    with pytest.raises(TechDataError, match="mac_area_um2.99") as e:
         Hardware.from_yaml(p)
+    assert str(p) in str(e.value)
