@@ -51,8 +51,28 @@ class RandomProposer:
         self.seen.add(Space.key(values))
 
 
+def _fast_selector():
+    from smac.main.config_selector import ConfigSelector
+
+    class FastConfigSelector(ConfigSelector):
+        """SMAC's selector with the incumbent prediction batched: one predict over all evaluated points instead
+        of one call per point (the same minimum; ~30% of SMAC's time at 400 trials)."""
+
+        def _get_x_best(self, X: np.ndarray) -> tuple[np.ndarray, float]:
+            mean, _ = self._model.predict_marginalized(X)
+            i = int(np.argmin(mean[:, 0]))
+            return X[i], float(mean[i, 0])
+
+    return FastConfigSelector
+
+
 class SmacProposer:
-    """SMAC 2 with a random-forest surrogate, EI and ParEGO scalarisation, driven through ask/tell."""
+    """SMAC 2 with a random-forest surrogate, EI and ParEGO scalarisation, driven through ask/tell.
+
+    Trials are deterministic and run once, so SMAC's intensifier (racing repeated runs, ~40% of its time in
+    linear searches over rejected configurations) has nothing to do: configurations come straight from its
+    configuration selector, and results go straight into its run history.
+    """
 
     name = "smac"
 
@@ -60,7 +80,6 @@ class SmacProposer:
                  initial_design: int | None = None, retrain_after: int = 8, random_probability: float = 0.2):
         from smac import HyperparameterOptimizationFacade as HPO
         from smac import Scenario
-        from smac.main.config_selector import ConfigSelector
         from smac.model.random_forest import RandomForest
         from smac.multi_objective.parego import ParEGO
 
@@ -79,7 +98,7 @@ class SmacProposer:
                         intensifier=HPO.get_intensifier(sc, max_config_calls=1),
                         random_design=HPO.get_random_design(sc, probability=random_probability),
                         multi_objective_algorithm=ParEGO(sc, seed=seed) if multi else None,
-                        config_selector=ConfigSelector(sc, retrain_after=retrain_after),
+                        config_selector=_fast_selector()(sc, retrain_after=retrain_after),
                         overwrite=True, logging_level=logging.ERROR)
         self.pending: dict[str, Any] = {}          # config key -> TrialInfo asked and not yet told
         self.worst: np.ndarray | None = None
@@ -90,7 +109,8 @@ class SmacProposer:
         from smac.runhistory.dataclasses import TrialInfo
         for _ in range(100):
             try:
-                info = self.smac.ask()
+                cfg = next(self.smac.intensifier.config_generator)
+                info = TrialInfo(config=cfg, seed=0)
             except StopIteration:           # SMAC found no new configuration: continue with unseen random ones
                 info = None
             if info is None:
@@ -120,7 +140,7 @@ class SmacProposer:
         return self.worst.copy() if cost is None else np.maximum(cost, self.worst)
 
     def tell(self, trial: Trial) -> None:
-        from smac.runhistory.dataclasses import TrialInfo, TrialValue
+        from smac.runhistory.dataclasses import TrialInfo
         k = Space.key(trial.config)
         self.seen.add(k)
         self.fallback.seen.add(k)
@@ -131,17 +151,18 @@ class SmacProposer:
         c = self._penalised(cost, trial.ok)
         if c is None:
             return
-        self.smac.tell(info, TrialValue(cost=list(map(float, c)) if len(c) > 1 else float(c[0]),
-                                        time=float(trial.eval_s)), save=False)
+        self._add(info, c, float(trial.eval_s))
+
+    def _add(self, info, cost: np.ndarray, time_s: float = 0.0) -> None:
+        self.smac.runhistory.add(config=info.config, cost=list(map(float, cost)) if len(cost) > 1 else float(cost[0]),
+                                 time=time_s, seed=info.seed, force_update=True)
 
     def reject(self, values: Mapping[str, Any]) -> None:
         """A configuration refused before running (a known constraint): SMAC hears it is as bad as the worst."""
         k = Space.key(values)
         info = self.pending.pop(k, None)
         if info is not None and self.worst is not None:
-            from smac.runhistory.dataclasses import TrialValue
-            self.smac.tell(info, TrialValue(cost=list(map(float, self.worst)) if len(self.worst) > 1
-                                            else float(self.worst[0])), save=False)
+            self._add(info, self.worst)
 
 
 def make(kind: str, space: Space, spec, workdir: Path):
