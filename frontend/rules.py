@@ -95,7 +95,8 @@ def _conv(cv: Converter, call: relax.Call, out: str, nsp: int) -> None:
     opre = f"g*{ocg}+" if groups > 1 else ""
     x_ix = ["n", f"{gpre}ic"]
     for j in range(nsp):
-        e = f"o{sp_out[j]}*{strides[j]}+k{sp_k[j]}*{dil[j]}"
+        o = f"o{sp_out[j]}" + (f"*{strides[j]}" if strides[j] != 1 else "")
+        e = f"{o}+k{sp_k[j]}" + (f"*{dil[j]}" if dil[j] != 1 else "")
         if pad[j]:
             e += f"-{pad[j]}"
         x_ix.append(e)
@@ -134,6 +135,15 @@ def elementwise(cv: Converter, call: relax.Call, out: str) -> None:
     fn = call.op.name.split(".")[-1]
     cv.emit(OpKind.ELEMENTWISE, fn, dims, [(t, _broadcast_index(cv.shape(t), dims)) for t in ins],
             (out, tuple(dims)))
+
+
+@rule("relax.cumsum", "relax.cumprod")
+def scan(cv: Converter, call: relax.Call, out: str) -> None:
+    """A running sum/product along one axis: one vector operation per element, like an element-wise op."""
+    x = cv.arg(call, 0)
+    dims = _out_dims(cv.shape(out))
+    cv.emit(OpKind.ELEMENTWISE, call.op.name.split(".")[-1], dims, [(x, tuple(dims))], (out, tuple(dims)),
+            axis=int(_attr(call, "axis", -1) or 0))
 
 
 @rule("relax.astype", "relax.nn.dropout", "relax.wrap_param", "relax.stop_gradient")

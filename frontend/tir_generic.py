@@ -81,7 +81,7 @@ def _blocks(stmt: Any, found: list) -> list:
         found.append(stmt)
     for attr in ("block", "body", "then_case", "else_case", "init"):
         child = getattr(stmt, attr, None) if name != "SBlock" or attr == "body" else None
-        if child is not None and not isinstance(child, (tvm.ir.PrimExpr,)):
+        if isinstance(child, tvm.tirx.Stmt):
             _blocks(child, found)
     if name == "SeqStmt":
         for s in stmt.seq:
@@ -98,7 +98,7 @@ def _allocs(stmt: Any) -> list:
             out.extend(s.alloc_buffers)
         for attr in ("block", "body", "then_case", "else_case"):
             c = getattr(s, attr, None)
-            if c is not None and not isinstance(c, tvm.ir.PrimExpr):
+            if isinstance(c, tvm.tirx.Stmt):
                 walk(c)
         if n == "SeqStmt":
             for x in s.seq:
@@ -137,11 +137,23 @@ def _affine(e: Any, names: dict[str, str]) -> tuple[dict[str, int], int] | None:
     return None
 
 
+_BINARY = {"Add": "+", "Sub": "-", "Mul": "*", "FloorDiv": "//", "FloorMod": "%", "Div": "/", "Mod": "%"}
+
+
 def _text(e: Any, names: dict[str, str]) -> str:
-    s = str(e)
-    for v, d in sorted(names.items(), key=lambda kv: -len(kv[0])):
-        s = s.replace(v, d)
-    return s.replace("T.int64", "").replace(" ", "")
+    """Readable text of an index expression over the op's dim names (TVM's printer needs the whole function)."""
+    n = type(e).__name__
+    if n in ("IntImm", "FloatImm"):
+        return str(e.value)
+    if n == "Var":
+        return names.get(e.name, e.name)
+    if n in _BINARY:
+        return f"({_text(e.a, names)}{_BINARY[n]}{_text(e.b, names)})"
+    if n in ("Min", "Max"):
+        return f"{n.lower()}({_text(e.a, names)},{_text(e.b, names)})"
+    if n == "Cast":
+        return _text(e.value, names)
+    return n.lower()
 
 
 def _index(e: Any, names: dict[str, str]) -> str:
@@ -175,41 +187,42 @@ def _call_tir(cv: Converter, call: relax.Call, out: Any) -> str | None:
     ins = [cv.value(a) for a in args]
     outs = list(out) if isinstance(out, tuple) else [out]
     params = list(func.params)
-    current: dict[str, str] = {}
+    current: dict[Any, str] = {}  # TensorIR buffer -> the IR tensor holding its current contents
     for p, t in zip(params, [*ins, *outs]):
-        current[p.name] = t
+        current[p] = t
     produced: set[str] = set()
     for buf in _allocs(func.body):
         shape = tuple(int(s) for s in buf.shape)
         bits = cv.bits if str(buf.dtype).startswith("float") else min(max(tvm.DataType(str(buf.dtype)).bits, 8), 32)
         name = cv.fresh(f"{cv.node}.{buf.name}")
         cv.graph.add_tensor(name, shape, bits, TensorRole.ACTIVATION)
-        current[buf.name] = name
+        current[buf] = name
     last = None
     for block in _blocks(func.body, []):
         names = {iv.var.name: iv.var.name.removeprefix("v_") for iv in block.iter_vars}
         dims = {names[iv.var.name]: int(iv.dom.extent) for iv in block.iter_vars}
         reduce = tuple(names[iv.var.name] for iv in block.iter_vars if int(iv.iter_type) != 0)
-        w = block.writes[0]
-        target = current[w.buffer.name]
-        if target in produced:  # a buffer written twice: give the new contents a new tensor
-            t = cv.graph.tensors[target]
-            target = cv.fresh(target)
-            cv.graph.add_tensor(target, t.shape, t.bits, TensorRole.ACTIVATION)
-            current[w.buffer.name] = target
-        produced.add(target)
-        o_ix = tuple(_index(r.min, names) for r in w.region)
+        written = list(block.writes)
         inputs = []
         for r in block.reads:
-            if r.buffer.name == w.buffer.name:
-                continue
+            if any(r.source.same_as(w.source) for w in written):
+                continue  # a reduction reading its own accumulator
             ix = tuple(_index(rg.min, names) if int(rg.extent) == 1 else f"@{_text(rg.min, names)}:{int(rg.extent)}"
                        for rg in r.region)
-            inputs.append((current[r.buffer.name], ix))
+            inputs.append((current[r.source], ix))
         fn = _classify(block, reduce)
-        cv.emit(OpKind.GENERIC, fn, dims, inputs, (target, o_ix), reduce=reduce, block=block.name_hint,
-                padded=True)
-        last = target
+        for w in written:  # a block writing several buffers (e.g. a Welford mean/variance pair): one op each
+            target = current[w.source]
+            if target in produced:  # a buffer written twice: give the new contents a new tensor
+                t = cv.graph.tensors[target]
+                target = cv.fresh(target)
+                cv.graph.add_tensor(target, t.shape, t.bits, TensorRole.ACTIVATION)
+                current[w.source] = target
+            produced.add(target)
+            o_ix = tuple(_index(r.min, names) for r in w.region)
+            cv.emit(OpKind.GENERIC, fn, dims, inputs, (target, o_ix), reduce=reduce, block=block.name_hint,
+                    padded=True)
+            last = target
     if last is not None and not isinstance(out, tuple) and last != out:
         return last
     return None
