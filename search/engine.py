@@ -41,7 +41,7 @@ def run(study: StudySpec | str | Path | dict, *, out: str | Path | None = None, 
         store.begin(spec, resume)
         if evaluator is None:
             from .evaluate import Evaluator
-            evaluator = Evaluator(spec)
+            evaluator = Evaluator(spec, cache_dir=out / "graphs")
         space = Space(spec, evaluator.base_values())
         return _loop(spec, store, space, evaluator, scheduler, progress)
     finally:
@@ -90,11 +90,24 @@ def _loop(spec: StudySpec, store: Store, space: Space, evaluator: Any, scheduler
     finally:
         ex.close()
         bar.close()
-    info = {"wall_s": time.perf_counter() - t0, "resumed_from": resumed, "rejected_pretrial": rejected,
+    promoted = _promote(spec, store, Study.from_store(store), evaluator) if spec.fidelity.promote else 0
+    info = {"wall_s": time.perf_counter() - t0, "promoted": promoted, "resumed_from": resumed,
+            "rejected_pretrial": rejected,
             "space_exhausted": bool(exhausted), "workers": ex.workers, "optimizer": o.kind,
             "space_size": space.size(), "trials_per_s": (len(done) - resumed) / max(time.perf_counter() - t0, 1e-9)}
     store.set_meta("run_info", json.dumps(info))
     return Study.from_store(store, info)
+
+
+def _promote(spec: StudySpec, store: Store, st: Study, evaluator: Any) -> int:
+    """Multi-fidelity: the front's most accurate designs get the expensive evaluation (once each, resumable)."""
+    done = {t.parent for t in st.high}
+    todo = [t for t in sorted(st.front(), key=lambda t: -t.metrics.get("accuracy", 0.0)) if t.id not in done]
+    n = 0
+    for t in todo[: max(0, spec.fidelity.promote - len(done))]:
+        store.add(evaluator.high_fidelity(t.config, parent=t.id))
+        n += 1
+    return n
 
 
 def _judge(spec: StudySpec, t: Trial) -> None:

@@ -10,6 +10,7 @@ import os
 import socket
 import time
 import traceback
+from pathlib import Path
 from typing import Any, Mapping
 
 import backend
@@ -17,6 +18,7 @@ import ir
 from backend.carbon import carbon, scenarios
 
 from .errors import EvaluationError, StudyError
+from .models import PrunedCLIP, accuracy_function, read_accuracy
 from .store import Trial
 from .study import HARDWARE_KNOBS, MODEL_KNOBS, StudySpec
 
@@ -50,21 +52,44 @@ def per_op_summary(est: backend.Estimate) -> dict[str, Any]:
 class Evaluator:
     """Evaluates configurations of one study; construct once, call per trial."""
 
-    def __init__(self, study: StudySpec, graph: ir.Graph | None = None):
+    def __init__(self, study: StudySpec, graph: ir.Graph | None = None, cache_dir: str | Path | None = None):
         self.study = study
         self.template = backend.presets.resolve(study.hardware.template)
         self.scenario = scenarios.get(study.scenario) if isinstance(study.scenario, str) else study.scenario
         self.fixed = {n: v for sec in ("model", "hardware", "schedule") for n, v in study.fixed(sec).items()}
-        self._graphs: dict[str, ir.Graph] = {}
+        self.clip: PrunedCLIP | None = None
+        self.accuracy_fn = None
         self._fixed_graph = graph
+        if study.needs_accuracy:
+            if not study.searches_model:
+                raise StudyError("objectives/constraints: accuracy needs model knobs (model.knobs); with a fixed "
+                                 "model it does not change")
+            self.accuracy_fn = accuracy_function()
+            if self.accuracy_fn is None:
+                raise StudyError("objectives/constraints: accuracy needs the model evaluator on the built-in CLIP "
+                                 "benchmark (frontend.evaluate.evaluate), which this build does not have; drop "
+                                 "accuracy or search hardware only")
         if study.searches_model:
-            raise StudyError("model.knobs: pruned-model search needs a lowering of pruned CLIP variants to IR "
-                             "(frontend.clip), which this build does not provide yet; use a fixed model.spec")
-        if graph is None:
+            self.clip = PrunedCLIP(study.model.spec, study.model.tower, study.model.batch, cache_dir)
+            self._check_model_knobs()
+        elif graph is None:
             import frontend
             self._fixed_graph = frontend.load(study.model.spec, tower=study.model.tower, batch=study.model.batch)
-        self.model_bytes = ir.totals(self._fixed_graph).param_bytes
-        self.params = ir.totals(self._fixed_graph).param_count
+        if self._fixed_graph is not None:
+            t = ir.totals(self._fixed_graph)
+            self.model_bytes, self.params = t.param_bytes, t.param_count
+
+    def _check_model_knobs(self) -> None:
+        legal = self.clip.knob_values()
+        for k in self.study.knobs():
+            if k.name in legal:
+                bad = [v for v in (k.choices() or ()) if v not in legal[k.name]]
+                if bad or k.choices() is None:
+                    raise StudyError(f"model.knobs.{k.name}: values {bad or k.range} are outside "
+                                     f"{self.clip.name}'s pruning space {legal[k.name]}")
+        for n, v in self.study.fixed("model").items():
+            if v not in legal[n]:
+                raise StudyError(f"model.knobs.{n}: {v} is outside {self.clip.name}'s pruning space {legal[n]}")
 
     def base_values(self) -> dict[str, Any]:
         return template_values(self.template)
@@ -83,12 +108,30 @@ class Evaluator:
         return hw
 
     def graph(self, values: Mapping[str, Any]) -> ir.Graph:
+        if self.clip is not None:
+            return self.clip.graph(self.clip.config(values))
         return self._fixed_graph
+
+    def params_of(self, values: Mapping[str, Any]) -> float:
+        if self.clip is not None:
+            return float(self.clip.params(self.clip.config(values)))
+        return float(self.params)
 
     def known(self, values: Mapping[str, Any]) -> dict[str, float]:
         """Metrics that follow from the configuration alone (checked before a trial runs)."""
-        hw = self.hardware(values)
-        return {"area_mm2": hw.area_mm2, "pes": float(hw.pes), "peak_tops": hw.peak_tops, "params": float(self.params)}
+        full = {**self.base_values(), **self.fixed, **values}
+        hw = self.hardware(full)
+        return {"area_mm2": hw.area_mm2, "pes": float(hw.pes), "peak_tops": hw.peak_tops,
+                "params": self.params_of(full)}
+
+    def accuracy(self, values: Mapping[str, Any], high: bool = False) -> float:
+        f = self.study.fidelity
+        cfg = self.clip.config(values)
+        kw = {"evaluator": f.high if high else f.low}
+        budget = f.high_budget if high else f.low_budget
+        if budget is not None:
+            kw["budget"] = budget
+        return read_accuracy(self.accuracy_fn(cfg, **kw))
 
     # -- one trial -----------------------------------------------------------------------------------------
     def metrics(self, values: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
@@ -97,13 +140,28 @@ class Evaluator:
         est = backend.estimate(g, hw, target=values.get("mapper", "edp"), fuse=bool(values.get("fusion", True)))
         if not est.feasible:
             raise EvaluationError(f"the backend cannot map {len(est.infeasible)} op(s): {est.infeasible[:3]}")
-        rep = carbon(est, self.scenario, model_bytes=self.model_bytes)
+        model_bytes = ir.totals(g).param_bytes if self.clip is not None else self.model_bytes
+        rep = carbon(est, self.scenario, model_bytes=model_bytes)
         m = {"latency_s": est.latency_s, "energy_j": est.energy_j, "area_mm2": est.area_mm2,
              "peak_tops": est.peak_tops, "pes": float(hw.pes), "macs": float(est.macs),
              "leakage_power_w": est.leakage_power_w, "utilisation": est.utilisation,
              "carbon_kg": rep.total_kg, "embodied_kg": rep.embodied_kg, "operational_kg": rep.operational_kg,
-             "carbon_per_inference_kg": rep.total_per_inference_kg, "params": float(self.params)}
+             "carbon_per_inference_kg": rep.total_per_inference_kg, "params": self.params_of(values)}
+        if self.accuracy_fn is not None:
+            m["accuracy"] = self.accuracy(values)
         return m, per_op_summary(est)
+
+    def high_fidelity(self, values: Mapping[str, Any], parent: int | None, origin: str = "promoted") -> Trial:
+        """The expensive accuracy (e.g. after recovery fine-tuning) of a promising configuration."""
+        t0 = time.perf_counter()
+        full = {**self.base_values(), **self.fixed, **values}
+        try:
+            m = {"accuracy": self.accuracy(full, high=True)}
+        except Exception as e:  # stored with its message like any failed trial
+            return Trial(config=dict(values), status="error", metrics={}, origin=origin, fidelity="high",
+                         parent=parent, eval_s=time.perf_counter() - t0, error=str(e))
+        return Trial(config=dict(values), status="ok", metrics=m, origin=origin, fidelity="high", parent=parent,
+                     eval_s=time.perf_counter() - t0)
 
     def __call__(self, values: Mapping[str, Any], origin: str = "") -> Trial:
         """Evaluate one configuration; failures come back as a Trial with status 'error' and the message."""
@@ -121,4 +179,9 @@ class Evaluator:
                      per_op=per_op, origin=origin, eval_s=time.perf_counter() - t0, worker=worker)
 
 
-__all__ = ["Evaluator", "MODEL_KNOBS", "per_op_summary", "template_values"]
+def model_support() -> str | None:
+    """None when accuracy can be evaluated (the model side is present); else what is missing."""
+    return None if accuracy_function() is not None else "no model evaluator (frontend.evaluate.evaluate)"
+
+
+__all__ = ["Evaluator", "MODEL_KNOBS", "model_support", "per_op_summary", "template_values"]

@@ -88,3 +88,24 @@ def test_existing_store_needs_resume_and_same_study(tmp_path):
         search.run(gemm_study(optimizer={"kind": "random", "trials": 5, "seed": 0}), out=tmp_path)
     with pytest.raises(search.StoreError, match="different definition"):
         search.run(gemm_study(objectives=["energy_j"]), out=tmp_path, resume=True)
+
+
+def test_schedule_knobs_reach_the_backend(tmp_path):
+    d = gemm_study(schedule={"knobs": {"dataflow": ["os", "ws", "best"], "mapper": ["edp", "latency"],
+                                       "fusion": [True, False]}},
+                   optimizer={"kind": "random", "trials": 12, "seed": 4})
+    st = search.run(d, out=tmp_path)
+    g = frontend.load("gemm:197,768,3072")
+    seen = set()
+    for t in st.trials:
+        cfg = dict(t.config)
+        df, target, fuse = cfg.pop("dataflow"), cfg.pop("mapper"), cfg.pop("fusion")
+        hw = backend.edge_hardware(**cfg)
+        if df != "best":
+            hw = hw.model_copy(update={"tensor_unit": hw.tensor_unit.model_copy(update={"dataflows": (df,)})})
+            assert t.per_op["top"][0]["dataflow"] == df
+        est = backend.estimate(g, hw, target=target, fuse=fuse)
+        assert t.metrics["latency_s"] == pytest.approx(est.latency_s, rel=1e-12)
+        assert t.metrics["energy_j"] == pytest.approx(est.energy_j, rel=1e-12)
+        seen.add(df)
+    assert len(seen) > 1

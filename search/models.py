@@ -1,0 +1,143 @@
+"""Pruned-CLIP variants for model search: knob values -> CLIPConfig -> IR (lowered once per tower shape, cached in
+memory and on disk) and, when the model side provides it, accuracy on the built-in benchmark."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import ir
+
+from .errors import EvaluationError, StudyError
+
+TOWER_PARTS = {"image": ("image",), "text": ("text",), "both": ("image", "text")}
+CONFIG_SIDE = {"image": "vision", "text": "text"}
+# Where the model evaluator (accuracy of a pruned CLIP on the built-in benchmark) may live.
+ACCURACY_FUNCTIONS = (("frontend.evaluate", "evaluate"), ("frontend.clip", "evaluate"), ("frontend.proxy", "evaluate"))
+
+
+def accuracy_function() -> Callable | None:
+    """``evaluate(config, evaluator=..., budget=...)`` of the model side, or None when this build lacks it."""
+    for mod_name, attr in ACCURACY_FUNCTIONS:
+        try:
+            mod = importlib.import_module(mod_name)
+        except ImportError:
+            continue
+        fn = getattr(mod, attr, None)
+        if callable(fn):
+            return fn
+    return None
+
+
+def read_accuracy(result: Any) -> float:
+    """The accuracy fraction from the evaluator's result (a number, a mapping or an object with ``accuracy``)."""
+    if isinstance(result, (int, float)):
+        return float(result)
+    if isinstance(result, Mapping) and "accuracy" in result:
+        return float(result["accuracy"])
+    if hasattr(result, "accuracy"):
+        return float(result.accuracy)
+    raise EvaluationError(f"the model evaluator returned {type(result).__name__} without an 'accuracy' field")
+
+
+def with_layers(g: ir.Graph, layers: int) -> ir.Graph:
+    """The graph with its one repeated block (one transformer layer) run ``layers`` times."""
+    from dataclasses import replace
+    return replace(g, blocks=[replace(g.blocks[0], repeat=layers)])
+
+
+class PrunedCLIP:
+    """One open_clip base architecture and its pruned variants."""
+
+    def __init__(self, spec: str, tower: str = "both", batch: int = 1, cache_dir: str | Path | None = None):
+        if not spec.startswith("openclip:"):
+            raise StudyError(f"model.spec: model knobs prune a CLIP; the spec must be openclip:ARCH, got {spec!r}")
+        self.name = spec.split(":", 1)[1]
+        self.tower = tower
+        self.batch = batch
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self._model = None
+        self._arch = None
+        self._graphs: dict[tuple, ir.Graph] = {}
+
+    def __getstate__(self) -> dict:
+        # workers rebuild the torch model on demand; the lowered graphs travel
+        return {**self.__dict__, "_model": None}
+
+    @property
+    def model(self):
+        if self._model is None:
+            from frontend.openclip import create_model
+            self._model = create_model(self.name)
+        return self._model
+
+    @property
+    def arch(self):
+        if self._arch is None:
+            from frontend.clip import Arch
+            self._arch = Arch.of(self.model, self.name)
+        return self._arch
+
+    def knob_values(self) -> dict[str, list[int]]:
+        return self.arch.space().knob_values()
+
+    def config(self, values: Mapping[str, Any]):
+        """The CLIPConfig of the knob values (unsearched knobs at the base model's size), checked against the space."""
+        from frontend.clip import CLIPConfig
+        from frontend.clip.errors import ConfigError
+        knobs = {**self.arch.config().knobs(), **{k: int(v) for k, v in values.items()
+                                                   if k.startswith(("text_", "vision_"))}}
+        try:
+            return self.arch.space().validate_config(CLIPConfig.from_knobs(knobs))
+        except ConfigError as e:
+            raise EvaluationError(str(e)) from None
+
+    def params(self, config) -> int:
+        from frontend.clip import params
+        return params(self.arch, config)
+
+    def graph(self, config) -> ir.Graph:
+        """IR of the variant: each tower lowered once per tower shape; towers merged as ``frontend.load`` does."""
+        parts = {p: self._tower_graph(p, getattr(config, CONFIG_SIDE[p])) for p in TOWER_PARTS[self.tower]}
+        if len(parts) == 1:
+            return next(iter(parts.values()))
+        return ir.merge(f"{self.name}.{config.key()}", parts)
+
+    def _tower_graph(self, part: str, tc) -> ir.Graph:
+        """A tower's IR. Layers are identical, so the lowering folds them into one block repeated ``layers``
+        times; a lowering at one depth serves every depth by changing that count (checked, else lowered anew)."""
+        shape = (part, tc.heads, tc.ffn, tc.width)
+        g = self._graphs.get(shape)
+        if g is not None and len(g.blocks) == 1:
+            return with_layers(g, tc.layers)
+        key = (part, tc.layers, tc.heads, tc.ffn, tc.width)
+        g = self._graphs.get(key)
+        if g is not None:
+            return g
+        stem = f"{self.name}-{part}-b{self.batch}-l{tc.layers}-h{tc.heads}-f{tc.ffn}-w{tc.width}"
+        path = self.cache_dir / f"{stem}.json" if self.cache_dir else None
+        if path is not None and path.is_file():
+            g = ir.load(path)
+        else:
+            g = self._lower(part, tc)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                ir.save(g, tmp)
+                tmp.replace(path)          # atomic: parallel workers never read half a file
+        self._graphs[key] = g
+        if len(g.blocks) == 1 and g.blocks[0].repeat == tc.layers:
+            self._graphs[shape] = g
+        return g
+
+    def _lower(self, part: str, tc) -> ir.Graph:
+        from frontend.clip import CLIPConfig, prune
+        from frontend.openclip import tower_modules
+        from frontend.torch_import import load_module
+
+        base = self.arch.config()
+        cfg = CLIPConfig(**{**{"text": base.text, "vision": base.vision}, CONFIG_SIDE[part]: tc})
+        pruned = prune(self.model, cfg)
+        mod, x = tower_modules(pruned, part, self.batch)[part]
+        return load_module(mod, x, name=f"{self.name}.{part}")

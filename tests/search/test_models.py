@@ -1,0 +1,51 @@
+"""Model knobs: pruned-CLIP variants lowered per tower shape; MACs and parameters equal the closed-form counts."""
+
+from __future__ import annotations
+
+import pytest
+
+import search
+from search.errors import StudyError
+
+
+def model_study(**over) -> dict:
+    d = {"name": "model-test", "model": {"spec": "openclip:ViT-B-16", "tower": "both",
+                                         "knobs": {"text_layers": [6, 9, 12], "vision_layers": [8, 12],
+                                                   "vision_ffn": [1536, 3072], "text_width": 384}},
+         "hardware": {"knobs": {"pe_cols": [8, 16]}},
+         "objectives": ["carbon_kg", "latency_s"], "constraints": [{"metric": "params", "min": 1.0e8}],
+         "optimizer": {"kind": "random", "trials": 6, "seed": 0}}
+    d.update(over)
+    return d
+
+
+@pytest.mark.slow
+def test_pruned_variants_match_closed_form_counts(tmp_path):
+    from frontend.clip import macs, params
+    st = search.run(model_study(), out=tmp_path)
+    assert len(st.trials) == 6 and all(t.ok for t in st.trials)
+    from search.evaluate import Evaluator
+    ev = Evaluator(search.load(model_study()), cache_dir=tmp_path / "graphs")
+    depths = set()
+    for t in st.trials:
+        cfg = ev.clip.config({**ev.fixed, **t.config})
+        assert cfg.text.width == 384 and cfg.vision.layers == t.config["vision_layers"]
+        assert t.metrics["macs"] == macs(ev.clip.arch, cfg)          # layer counts reuse one lowering per shape
+        assert t.metrics["params"] == params(ev.clip.arch, cfg) >= 1.0e8
+        depths.add(cfg.text.layers)
+    assert len(depths) > 1
+    assert st.info["rejected_pretrial"] > 0 or min(t.metrics["params"] for t in st.trials) >= 1.0e8
+    assert any((tmp_path / "graphs").glob("ViT-B-16-text-*.json"))
+
+
+def test_model_knob_outside_the_pruning_space_is_rejected(tmp_path):
+    d = model_study()
+    d["model"]["knobs"]["vision_heads"] = [4, 12]      # the paper's space: 6..12
+    with pytest.raises(StudyError, match="model.knobs.vision_heads"):
+        search.run(d, out=tmp_path)
+
+
+def test_accuracy_objective_needs_model_knobs(tmp_path):
+    with pytest.raises(StudyError, match="accuracy"):
+        search.run({"name": "x", "hardware": {"knobs": {"pe_cols": [8, 16]}}, "objectives": ["accuracy", "carbon_kg"]},
+                   out=tmp_path)
