@@ -260,8 +260,6 @@ def validate(study: StudySpec) -> StudySpec:
         unknown = sorted(set(combo) - names)
         if unknown or not combo:
             raise _fail(f"forbidden[{i}]", f"names unknown knobs {unknown} (study knobs: {sorted(names)})")
-    if study.needs_accuracy and not study.searches_model and study.fidelity.low not in ("proxy",):
-        raise _fail("fidelity.low", f"unknown evaluator {study.fidelity.low!r}")
     if study.fidelity.promote and not study.fidelity.high:
         raise _fail("fidelity.promote", "promotes points but names no high-fidelity evaluator (fidelity.high)")
     for i, c in enumerate(study.constraints):

@@ -49,3 +49,29 @@ def test_accuracy_objective_needs_model_knobs(tmp_path):
     with pytest.raises(StudyError, match="accuracy"):
         search.run({"name": "x", "hardware": {"knobs": {"pe_cols": [8, 16]}}, "objectives": ["accuracy", "carbon_kg"]},
                    out=tmp_path)
+
+
+@pytest.mark.slow
+def test_multi_fidelity_promotes_the_most_accurate_front_designs(tmp_path, monkeypatch):
+    calls = []
+
+    def accuracy_double(cfg, evaluator, budget=None):      # a stand-in for the model side's evaluator, tests only
+        calls.append(evaluator)
+        return {"accuracy": 0.4 + 0.02 * cfg.text.layers + (0.05 if evaluator == "finetune" else 0.0)}
+
+    monkeypatch.setattr("search.evaluate.accuracy_function", lambda: accuracy_double)
+    d = model_study(model={"spec": "openclip:ViT-B-16", "knobs": {"text_layers": [6, 9, 12]}},
+                    objectives=["accuracy", "carbon_kg"], constraints=[],
+                    fidelity={"low": "proxy", "high": "finetune", "promote": 2},
+                    optimizer={"kind": "random", "trials": 5, "seed": 1})
+    st = search.run(d, out=tmp_path)
+    assert calls.count("proxy") == 5 and calls.count("finetune") == len(st.high) == 2
+    promoted = {h.parent for h in st.high}
+    front = sorted(st.front(), key=lambda t: -t.metrics["accuracy"])
+    assert promoted == {t.id for t in front[:2]}
+    for t in st.trials:
+        low = 0.4 + 0.02 * t.config["text_layers"]
+        assert t.metrics["accuracy"] == pytest.approx(low)
+        assert st.metrics_of(t)["accuracy"] == pytest.approx(low + (0.05 if t.id in promoted else 0.0))
+    again = search.run(d, out=tmp_path, resume=True)       # resuming does not promote twice
+    assert len(again.high) == 2 and calls.count("finetune") == 2

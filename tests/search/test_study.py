@@ -62,3 +62,12 @@ def test_digest_ignores_trial_and_worker_counts_only():
     s = search.load(gemm_study())
     assert s.with_options(trials=999, workers=4).digest() == s.digest()
     assert s.with_options(seed=4).digest() != s.digest()
+
+
+def test_joint_presets_span_the_paper_space():
+    from search.space import Space
+    st = search.load("carbon")
+    assert st.objectives == ("accuracy", "carbon_kg") and st.needs_accuracy
+    assert Space(st, {"clock_hz": 5e8}).size() == pytest.approx(3.47e9, rel=0.01)   # paper: ~3.5e9
+    assert search.load("all").objectives == ("accuracy", "carbon_kg", "latency_s", "energy_j")
+    assert search.load("model-only").searched("hardware") == []
