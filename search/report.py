@@ -81,12 +81,13 @@ def compare_table(rows: Sequence[tuple[str, Trial, Study]], title: str = "modes 
     """One row per (label, design, its study): e.g. the carbon-optimal beside the latency-optimal design."""
     tab = Table(title=title)
     tab.add_column("mode")
-    for c in SHOWN:
+    cols = [c for c in SHOWN if any(c in st.metrics_of(t) for _, t, st in rows)]
+    for c in cols:
         tab.add_column(header(c), justify="right")
     tab.add_column("configuration")
     for label, t, st in rows:
         m = st.metrics_of(t)
-        tab.add_row(label, *(fmt(c, m.get(c)) for c in SHOWN), _config(t))
+        tab.add_row(label, *(fmt(c, m.get(c)) for c in cols), _config(t))
     return tab
 
 

@@ -77,11 +77,17 @@ class Study:
             self.objectives[0]]))
 
     def best(self, metric: str) -> Trial | None:
-        """The feasible trial best on one metric (ties: the earlier trial)."""
+        """The feasible trial best on one metric; ties go to the better one on the other objectives in order
+        (designs at the PE budget share the minimum latency; the greener of them is the latency-optimal one)."""
         ok = [t for t in self.feasible() if metric in t.metrics]
         if not ok:
             return None
-        return min(ok, key=lambda t: (M.cost(metric, self.metrics_of(t)[metric]), t.id or 0))
+        others = [o for o in self.objectives if o != metric]
+
+        def key(t: Trial) -> tuple:
+            m = self.metrics_of(t)
+            return (M.cost(metric, m[metric]), *(M.cost(o, m[o]) for o in others if o in m), t.id or 0)
+        return min(ok, key=key)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         c = self.costs()
