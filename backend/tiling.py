@@ -51,16 +51,19 @@ class LevelTable:
 
 @functools.lru_cache(maxsize=4096)
 def level_table(m: int, k: int, n: int, bits_a: int, bits_b: int, bits_out: int, bits_acc: int,
-                weights: tuple[int, int, int] = (1, 1, 1)) -> LevelTable:
+                weights: tuple[int, int, int] = (1, 1, 1), all_orders: bool = False) -> LevelTable:
     """Candidates for one m x k x n problem; an operand with weight 0 is resident at this level's parent side
     (moves nothing and takes no tile space). ``b`` independent problems move ``b`` times the traffic with the
-    same tiles (the batch loop is outermost: it indexes every operand, so nothing is reused across it)."""
+    same tiles (the batch loop is outermost: it indexes every operand, so nothing is reused across it).
+
+    Capacity and first fill depend on the tile only, so per tile only the loop order with the least traffic is
+    kept (ties: the first in ``ORDERS``); ``all_orders=True`` keeps all six (for brute-force checks)."""
     P = np.array([m, k, n], dtype=np.int64)
     qs = [trip_candidates(int(s)) for s in P]
     grid = np.stack(np.meshgrid(*qs, indexing="ij"), -1).reshape(-1, 3)
-    tiles_g = -(-P // grid)
-    trips_g = -(-P // tiles_g)
-    gt1 = trips_g > 1
+    tiles = -(-P // grid)
+    trips = -(-P // tiles)
+    gt1 = trips > 1
     nq, no = grid.shape[0], len(ORDERS)
     factor = np.ones((nq, no, 3), dtype=np.int64)
     for oi, o in enumerate(ORDERS):
@@ -73,28 +76,32 @@ def level_table(m: int, k: int, n: int, bits_a: int, bits_b: int, bits_out: int,
                 if rel[d]:
                     found = gt1[:, d] if found is None else found | gt1[:, d]
                 elif found is not None:
-                    mult = np.where(found, trips_g[:, d], 1)
+                    mult = np.where(found, trips[:, d], 1)
                     f = mult if f is None else f * mult
             if f is not None:
                 factor[:, oi, xi] = f
-    factor = factor.reshape(-1, 3)
-    trips = np.repeat(trips_g, no, axis=0)
-    tiles = np.repeat(tiles_g, no, axis=0)
-    order = np.tile(np.arange(no), nq)
     wa, wb, wc = weights
     size_a, size_b, size_c = m * k, k * n, m * n
-    visits_c = size_c * factor[:, 2]
-    traffic = (wa * size_a * factor[:, 0] * bits_a + wb * size_b * factor[:, 1] * bits_b
-               + wc * (2 * (visits_c - size_c) * bits_acc + size_c * bits_out))
+    visits_c = size_c * factor[:, :, 2]
+    traffic = (wa * size_a * factor[:, :, 0] * bits_a + wb * size_b * factor[:, :, 1] * bits_b
+               + wc * (2 * (visits_c - size_c) * bits_acc + size_c * bits_out))          # (nq, 6)
+    if all_orders:
+        order = np.tile(np.arange(no), nq)
+        trips, tiles = np.repeat(trips, no, axis=0), np.repeat(tiles, no, axis=0)
+        factor, traffic = factor.reshape(-1, 3), traffic.reshape(-1)
+    else:
+        order = np.argmin(traffic, axis=1)
+        rows = np.arange(nq)
+        factor, traffic = factor[rows, order], traffic[rows, order]
     ta, tb, tc = tiles[:, 0] * tiles[:, 1], tiles[:, 1] * tiles[:, 2], tiles[:, 0] * tiles[:, 2]
     c_bits = np.where(trips[:, 1] > 1, bits_acc, bits_out)
     cap = wa * ta * bits_a + wb * tb * bits_b + wc * tc * c_bits
     edge = wa * ta * bits_a + wb * tb * bits_b + wc * tc * bits_out
+    traffic, edge, cap = traffic.astype(np.float64), edge.astype(np.float64), cap.astype(np.float64)
     by = np.lexsort((edge, traffic))
     for arr in (trips, tiles, order, factor, traffic, edge, cap, by):
         arr.setflags(write=False)
-    return LevelTable(trips, tiles, order, factor, traffic.astype(np.float64), edge.astype(np.float64),
-                      cap.astype(np.float64), by)
+    return LevelTable(trips, tiles, order, factor, traffic, edge, cap, by)
 
 
 def front(table: LevelTable, capacity_bits: float, copies: int) -> np.ndarray:

@@ -38,7 +38,7 @@ def simulate_fetches(P, tiles, order):
 
 @pytest.mark.parametrize("P", [(5, 7, 3), (8, 4, 6), (9, 1, 10), (3, 12, 5)])
 def test_traffic_formula_matches_loop_nest_simulation(P):
-    t = tiling.level_table(*P, 1, 1, 1, 1)
+    t = tiling.level_table(*P, 1, 1, 1, 1, all_orders=True)
     for i in range(len(t.order)):
         order = tiling.ORDERS[int(t.order[i])]
         sim = simulate_fetches(P, [int(x) for x in t.tiles[i]], order)
@@ -52,7 +52,7 @@ def test_traffic_formula_matches_loop_nest_simulation(P):
 
 def test_smallest_tile_per_trip_count_dominates():
     P = (11, 6, 13)
-    t = tiling.level_table(*P, 8, 8, 8, 32)
+    t = tiling.level_table(*P, 8, 8, 8, 32, all_orders=True)
     listed = {(tuple(int(x) for x in t.tiles[i]), int(t.order[i])): i for i in range(len(t.order))}
     for tiles in itertools.product(*[range(1, p + 1) for p in P]):
         trips = tuple(-(-p // x) for p, x in zip(P, tiles))
@@ -66,16 +66,16 @@ def test_smallest_tile_per_trip_count_dominates():
 
 
 def brute_force(g, c, res, target):
-    """Every split x dataflow x local candidate x outer candidate x buffering, no pruning."""
+    """Every split x dataflow x tile x loop order at both levels x buffering, no pruning."""
     ba, bb, bacc = c.bits_a, c.bits_b, c.bits_acc
     sizes = (g.m * g.k * ba, g.k * g.n * bb, g.m * g.n * ba)
     res_bits = g.b * sum(s for s, r in zip(sizes, res) if r)
     if res_bits > c.glb_bits / 2:
         res, res_bits = (False,) * 3, 0
-    ot = tiling.level_table(g.m, g.k, g.n, ba, bb, ba, bacc, tuple(0 if r else 1 for r in res))
+    ot = tiling.level_table(g.m, g.k, g.n, ba, bb, ba, bacc, tuple(0 if r else 1 for r in res), all_orders=True)
     best = np.inf
     for _, b1, m1, n1 in splits(g, c.cores):
-        lt = tiling.level_table(m1, g.k, n1, ba, bb, ba, bacc)
+        lt = tiling.level_table(m1, g.k, n1, ba, bb, ba, bacc, all_orders=True)
         for df in c.dataflows:
             cc = systolic.compute_cycles(df, m1, g.k, n1, c.rows, c.cols, b1)
             port = systolic.array_traffic_bits(df, m1, g.k, n1, c.rows, c.cols, ba, bb, ba, bacc, b1)
