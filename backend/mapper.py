@@ -63,10 +63,12 @@ def schedule_cost(c: HwConsts, macs, cc, port, tl, el, db_l, td, ed, db_d):
         "leakage": c.leak_w * total / c.clock_hz,
     }
     terms = {"compute": cc, "local_buffer": t_port, "global_buffer": np.maximum(s_l, g_port), "dram": s_d}
-    shape = np.shape(total)
-    parts = {k: np.broadcast_to(v, shape) for k, v in parts.items()}
-    terms = {k: np.broadcast_to(v, shape) for k, v in terms.items()}
     return total, parts, terms
+
+
+def _at(v, shape: tuple[int, ...], i: int, j: int) -> float:
+    """Element (i, j) of ``v`` broadcast to ``shape``."""
+    return float(np.broadcast_to(v, shape)[i, j])
 
 
 def objective(target: str, cycles, energy):
@@ -145,9 +147,11 @@ def map_gemm(g: Gemm, c: HwConsts, resident: tuple[bool, bool, bool] = (False, F
             obj = objective(target, cyc, energy)
             i, j = np.unravel_index(int(np.argmin(obj)), obj.shape)
             if best is None or obj[i, j] < best[0]:
+                sh = obj.shape
                 best = (float(obj[i, j]), split, df, (b1, m1, n1), lt, int(l_idx[i]), bool(l_db[i]),
                         int(o_idx[j]), bool(o_db[j]), float(cyc[i, j]),
-                        {k: float(v[i, j]) for k, v in parts.items()}, {k: float(v[i, j]) for k, v in terms.items()})
+                        {k: _at(v, sh, i, j) for k, v in parts.items()},
+                        {k: _at(v, sh, i, j) for k, v in terms.items()})
     if best is None:
         return OpCost(math.inf, {k: 0.0 for k in COMPONENTS}, {"infeasible": _why_infeasible(g, c)}, False)
     _, split, df, (b1, m1, n1), lt, li, ldb, oi, odb, cyc, parts, terms = best
