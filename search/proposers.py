@@ -100,6 +100,11 @@ class SmacProposer:
                         multi_objective_algorithm=ParEGO(sc, seed=seed) if multi else None,
                         config_selector=_fast_selector()(sc, retrain_after=retrain_after),
                         overwrite=True, logging_level=logging.ERROR)
+        # SMAC dedups local-search start points through a set, so their order (and the proposals) followed
+        # PYTHONHASHSEED; sorting them by their text makes a seed reproduce a run in any process.
+        ls = self.smac._acquisition_maximizer._local_search
+        unordered = ls._get_init_points_from_previous_configs
+        ls._get_init_points_from_previous_configs = lambda *a, **k: sorted(unordered(*a, **k), key=repr)
         self.pending: dict[str, Any] = {}          # config key -> TrialInfo asked and not yet told
         self.worst: np.ndarray | None = None
         self.seen: set[str] = set()

@@ -109,3 +109,22 @@ def test_schedule_knobs_reach_the_backend(tmp_path):
         assert t.metrics["energy_j"] == pytest.approx(est.energy_j, rel=1e-12)
         seen.add(df)
     assert len(seen) > 1
+
+
+def test_smac_run_does_not_depend_on_the_hash_seed(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    code = ("import sys, json, search; sys.path.insert(0, 'tests/search'); from searchkit import gemm_study; "
+            "d = gemm_study(objectives=['carbon_kg', 'latency_s', 'energy_j'], "
+            "optimizer={'kind': 'smac', 'trials': 40, 'seed': 1}); "
+            "print(json.dumps([t.config for t in search.run(d, out=sys.argv[1]).trials]))")
+    runs = []
+    for h in ("1", "2"):
+        env = {**__import__("os").environ, "PYTHONHASHSEED": h}
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / h)], cwd=root, env=env, check=True,
+                             capture_output=True, text=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    assert runs[0] == runs[1]
