@@ -6,7 +6,7 @@ it and sit inside its innermost indexing loop (with more than one trip) reuse it
 therefore ``|X| * prod(trips of the loops outside X's innermost indexing loop that do not index X)``, exact with
 remainder tiles. C's extra visits move partial sums (written, then read back) at accumulator width.
 
-Candidates: a dim of size P is split into q trips with q a power of two, a divisor of P up to 64, or P; the tile
+Candidates: a dim of size P is split into q trips with q a power of two, a divisor of P up to 16, or P; the tile
 is ceil(P / q). For a fixed trip count the smallest tile moves the same data with less capacity and a smaller
 first fill, so larger tiles with the same trips are dominated and never listed (the pruning proof).
 """
@@ -24,7 +24,7 @@ DIM = ("m", "k", "n")
 RELEVANT = {"A": (True, True, False), "B": (False, True, True), "C": (True, False, True)}
 
 
-def trip_candidates(size: int, max_divisor: int = 64) -> np.ndarray:
+def trip_candidates(size: int, max_divisor: int = 16) -> np.ndarray:
     qs = {1, size}
     q = 2
     while q < size:
@@ -50,22 +50,15 @@ class LevelTable:
 
 
 @functools.lru_cache(maxsize=4096)
-def level_table(m: int, k: int, n: int, bits_a: int, bits_b: int, bits_out: int, bits_acc: int,
-                weights: tuple[int, int, int] = (1, 1, 1), all_orders: bool = False) -> LevelTable:
-    """Candidates for one m x k x n problem; an operand with weight 0 is resident at this level's parent side
-    (moves nothing and takes no tile space). ``b`` independent problems move ``b`` times the traffic with the
-    same tiles (the batch loop is outermost: it indexes every operand, so nothing is reused across it).
-
-    Capacity and first fill depend on the tile only, so per tile only the loop order with the least traffic is
-    kept (ties: the first in ``ORDERS``); ``all_orders=True`` keeps all six (for brute-force checks)."""
+def _factors(m: int, k: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tiles (nq, 3), trips (nq, 3) and re-fetch factors (nq, 6 orders, 3 operands) of every candidate."""
     P = np.array([m, k, n], dtype=np.int64)
     qs = [trip_candidates(int(s)) for s in P]
     grid = np.stack(np.meshgrid(*qs, indexing="ij"), -1).reshape(-1, 3)
     tiles = -(-P // grid)
     trips = -(-P // tiles)
     gt1 = trips > 1
-    nq, no = grid.shape[0], len(ORDERS)
-    factor = np.ones((nq, no, 3), dtype=np.int64)
+    factor = np.ones((grid.shape[0], len(ORDERS), 3), dtype=np.int64)
     for oi, o in enumerate(ORDERS):
         for xi, x in enumerate("ABC"):
             rel = RELEVANT[x]
@@ -80,6 +73,22 @@ def level_table(m: int, k: int, n: int, bits_a: int, bits_b: int, bits_out: int,
                     f = mult if f is None else f * mult
             if f is not None:
                 factor[:, oi, xi] = f
+    for arr in (tiles, trips, factor):
+        arr.setflags(write=False)
+    return tiles, trips, factor
+
+
+@functools.lru_cache(maxsize=4096)
+def level_table(m: int, k: int, n: int, bits_a: int, bits_b: int, bits_out: int, bits_acc: int,
+                weights: tuple[int, int, int] = (1, 1, 1), all_orders: bool = False) -> LevelTable:
+    """Candidates for one m x k x n problem; an operand with weight 0 is resident at this level's parent side
+    (moves nothing and takes no tile space). ``b`` independent problems move ``b`` times the traffic with the
+    same tiles (the batch loop is outermost: it indexes every operand, so nothing is reused across it).
+
+    Capacity and first fill depend on the tile only, so per tile only the loop order with the least traffic is
+    kept (ties: the first in ``ORDERS``); ``all_orders=True`` keeps all six (for brute-force checks)."""
+    tiles, trips, factor = _factors(m, k, n)
+    nq, no = tiles.shape[0], len(ORDERS)
     wa, wb, wc = weights
     size_a, size_b, size_c = m * k, k * n, m * n
     visits_c = size_c * factor[:, :, 2]
