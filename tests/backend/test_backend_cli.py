@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from backend_graphs import tower
 
 import ir
@@ -34,3 +35,14 @@ def test_errors_are_one_line(capsys):
     assert "no op named 'nope'" in capsys.readouterr().err
     assert main(["estimate", "gemm:8,8,8", "--hardware", "gpu-like", "--knob", "cores=-1"]) == 2
     assert "cores" in capsys.readouterr().err
+
+
+def test_tech_override_file_changes_energy(tmp_path, capsys):
+    ov = tmp_path / "ov.yaml"
+    ov.write_text("dram.pj_per_bit.LPDDR4: 16.0\n")
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["estimate", "gemm:64,64,64", "--hw", "catransformers-edge", "--json", str(a)]) == 0
+    assert main(["estimate", "gemm:64,64,64", "--hw", "catransformers-edge", "--tech", str(ov), "--json", str(b)]) == 0
+    da, db = json.loads(a.read_text()), json.loads(b.read_text())
+    assert db["energy_by_component_j"]["dram"] == pytest.approx(2 * da["energy_by_component_j"]["dram"])
+    assert db["hardware"]["tech_overrides"] == {"dram.pj_per_bit.LPDDR4": 16.0}

@@ -118,3 +118,25 @@ def test_per_op_targets():
     assert mixed.energy_j == pytest.approx(en.energy_j) and mixed.latency_s == pytest.approx(en.latency_s)
     with pytest.raises(backend.BackendError, match="not in graph"):
         backend.estimate(g, hw, op_targets={"nope": "edp"})
+
+
+@pytest.mark.parametrize("target", ["latency", "energy"])
+def test_sweep_targets_and_infeasible(towers, target):
+    _, txt = towers
+    hws = [backend.edge_hardware(cores=2, pe_cols=16), backend.edge_hardware(local_buffer_kb=0.001)]
+    r = backend.sweep(txt, hws, target=target)
+    e = backend.estimate(txt, hws[0], target=target)
+    assert r.latency_s[0] == pytest.approx(e.latency_s, rel=1e-9) and r.feasible[0]
+    assert not r.feasible[1] and math.isinf(r.latency_s[1]) and math.isinf(r.energy_j[1])
+
+
+def test_schedule_renderings(towers):
+    from backend.report import loop_nest, summary
+    img, _ = towers
+    est = backend.estimate(img, backend.edge_hardware(cores=4))
+    nest = loop_nest(est.op("qk").schedule)
+    assert nest[0].startswith("# DRAM -> global buffer") and nest[1].startswith("for b2 in range(12)")
+    assert any("systolic" in line for line in nest)
+    assert summary(est.op("split_q").schedule) == "free view"
+    assert summary(est.op("softmax").schedule).startswith("vector softmax: 2 cyc/elem on 1024 lanes")
+    assert "DMA copy" in summary(est.op("tokens").schedule)
