@@ -19,11 +19,11 @@ from . import proposers as P
 from .errors import SearchError
 from .progress import Progress
 from .results import Study
-from .space import Space
+from .space import CLOSED_FORM, Space
 from .store import Store, Trial
 from .study import StudySpec, load
 
-MAX_REJECTIONS = 100_000
+MAX_REJECTIONS = 20_000      # refused proposals in a row before the study gives up
 
 
 def default_out(spec: StudySpec) -> Path:
@@ -60,8 +60,10 @@ def _loop(spec: StudySpec, store: Store, space: Space, evaluator: Any, scheduler
     bar = Progress(spec, total=o.trials, enabled=show)
     for t in done:
         bar.add(t)
-    rejected = exhausted = 0
-    known = [c for c in spec.constraints if M.get(c.metric).known]
+    rejected = exhausted = in_a_row = 0
+    # known constraints the space could not express as forbidden clauses are checked here, before evaluation
+    known = [c for c in spec.constraints if M.get(c.metric).known and (c.metric not in CLOSED_FORM
+                                                                       or c in space.pretrial)]
     ex = X.make(evaluator, o.workers, scheduler)
     try:
         while len(done) < o.trials:
@@ -74,10 +76,12 @@ def _loop(spec: StudySpec, store: Store, space: Space, evaluator: Any, scheduler
                 if known and any(c.violation(evaluator.known(space.full(values))[c.metric]) > 0 for c in known):
                     proposer.reject(values)
                     rejected += 1
-                    if rejected > MAX_REJECTIONS:
-                        raise SearchError(f"{rejected} proposals broke a known constraint in a row; "
-                                          "the constraints leave (almost) nothing to search")
+                    in_a_row += 1
+                    if in_a_row > MAX_REJECTIONS:
+                        raise SearchError(f"{in_a_row} proposals in a row broke a known constraint "
+                                          f"({', '.join(c.metric for c in known)}); they leave (almost) nothing")
                     continue
+                in_a_row = 0
                 ex.submit(values, origin)
             if ex.inflight == 0:
                 break
