@@ -39,3 +39,12 @@ def test_cli_search_results_and_errors(tmp_path, capsys):
     assert main(["search", str(path), "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     assert "hardware.knobs.pe_depth" in capsys.readouterr().err
     assert main(["results", str(tmp_path / "nothing")]) == 2
+
+
+def test_existing_dask_scheduler_by_address(tmp_path):
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        d = gemm_study(optimizer={"kind": "smac", "trials": 8, "seed": 2})
+        st = search.run(d, out=tmp_path, scheduler=cluster.scheduler_address)
+    assert len(st.trials) == 8 and st.info["workers"] == 1
+    assert all(not t.worker.endswith(f":{os.getpid()}") for t in st.trials)

@@ -1,0 +1,21 @@
+"""The paper's direction on the real model: for CLIP ViT-B/16 on the edge template, the carbon-optimal design of a
+hardware-only study is smaller and emits less carbon than the latency-optimal one (slow: lowers ViT-B/16)."""
+
+from __future__ import annotations
+
+import pytest
+
+import search
+from search.flagship import direction
+
+
+@pytest.mark.slow
+def test_carbon_optimal_is_smaller_and_greener_than_latency_optimal(tmp_path):
+    st = search.run("hardware-only", trials=150, out=tmp_path)
+    d = direction(st)
+    c, lat = d["carbon_optimal"], d["latency_optimal"]
+    assert c["carbon_kg"] < lat["carbon_kg"] and c["area_mm2"] < lat["area_mm2"]
+    assert c["latency_s"] > lat["latency_s"]
+    # every stored trial respects the 16,384-MAC budget, and the front holds only feasible designs
+    assert all(t.metrics["pes"] <= 16384 for t in st.trials)
+    assert all(t.metrics["latency_s"] <= 0.05 for t in st.front())
