@@ -51,8 +51,10 @@ class DaskExecutor:
             if scheduler:
                 self.client = Client(scheduler, timeout="20s")
             else:
+                # one thread per worker process: N workers on N cores, not N x (torch's own thread pool)
+                one = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=40)
+                                            dashboard_address=None, silence_logs=40, env=one)
                 self.client = Client(self.cluster)
         except (OSError, TimeoutError) as e:
             raise SearchError(f"cannot reach the Dask scheduler {scheduler or '(local cluster)'}: {e}") from None
