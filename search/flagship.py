@@ -40,16 +40,18 @@ def joint_available() -> bool:
 
 
 def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, workers: int | None = None,
-                 seed: int | None = None, resume: bool = False, console: Any = None) -> int:
+                 seed: int | None = None, resume: bool = False, console: Any = None, kind: str | None = None,
+                 scheduler: str | None = None) -> int:
     from rich.console import Console
 
     console = console or Console()
     out = Path(out)
-    spec = load("hardware-only").with_options(trials=trials or HW_TRIALS)
+    spec = load("hardware-only").with_options(trials=trials or HW_TRIALS, kind=kind)
     spec = spec.model_copy(update={"name": "flagship-hardware"})
     console.print(f"[bold]1/2[/] {spec.description}: {spec.optimizer.trials} trials, objectives "
                   f"{', '.join(spec.objectives)}, scenario {spec.scenario}")
-    st = run(spec, out=out / "hardware", resume=resume, workers=workers, seed=seed, progress=True)
+    st = run(spec, out=out / "hardware", resume=resume, workers=workers, seed=seed, scheduler=scheduler,
+             progress=True)
     console.print(report.counts_line(st))
     rows = [(f"min {o}", st.best(o), st) for o in spec.objectives if st.best(o) is not None]
     console.print(report.compare_table(rows, "carbon-, latency- and energy-optimal designs (CLIP ViT-B/16, edge)"))
@@ -62,9 +64,9 @@ def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, w
                       f"(paper, CLIP-B/16: 0.54 vs 0.69 kg, 18.5 vs 5.4 ms)")
     console.print(f"hypervolume {s['hypervolume']:.4f}; results in {st.dir}")
     if joint_available():
-        joint = load("joint-small").with_options(workers=workers, seed=seed)
+        joint = load("joint-small").with_options(workers=workers, seed=seed, kind=kind)
         console.print(f"[bold]2/2[/] {joint.description}")
-        js = run(joint, out=out / "joint", resume=resume, progress=True)
+        js = run(joint, out=out / "joint", resume=resume, scheduler=scheduler, progress=True)
         console.print(report.counts_line(js))
         console.print(report.best_table(js))
         console.print(report.front_table(js, limit=12))

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     if args.study == "flagship":
         from ..flagship import run_flagship
         return run_flagship(out=args.out or "runs/flagship", trials=args.trials, workers=args.workers,
-                            seed=args.seed, resume=args.resume, console=console)
+                            seed=args.seed, resume=args.resume, console=console, kind=args.optimizer,
+                            scheduler=args.scheduler)
     if args.trials is not None and args.trials < 1:
         from ..errors import StudyError
         raise StudyError(f"--trials must be >= 1, got {args.trials}")
