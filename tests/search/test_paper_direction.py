@@ -19,3 +19,13 @@ def test_carbon_optimal_is_smaller_and_greener_than_latency_optimal(tmp_path):
     # every stored trial respects the 16,384-MAC budget, and the front holds only feasible designs
     assert all(t.metrics["pes"] <= 16384 for t in st.trials)
     assert all(t.metrics["latency_s"] <= 0.05 for t in st.front())
+
+
+@pytest.mark.slow
+def test_flagship_command_runs_on_builtin_defaults(tmp_path, capsys):
+    from search.cli import main
+    assert main(["search", "flagship", "--trials", "40", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "carbon-optimal vs latency-optimal" in out and "less carbon" in out
+    st = search.Study.load(tmp_path / "hardware")
+    assert len(st.trials) == 40 and (tmp_path / "hardware" / "front.png").exists()
