@@ -84,7 +84,8 @@ class DaskExecutor:
             self.cluster.close()
 
 
-def make(evaluator, workers: int, scheduler: str | None):
+def make(evaluator: Any, workers: int, scheduler: str | None) -> InlineExecutor | DaskExecutor:
+    """Dask when a scheduler is named or more than one worker is asked for; else in this process."""
     if scheduler or workers > 1:
         return DaskExecutor(evaluator, workers, scheduler)
     return InlineExecutor(evaluator)

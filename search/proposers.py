@@ -15,6 +15,7 @@ import numpy as np
 from . import metrics as M
 from .space import Space
 from .store import Trial
+from .study import StudySpec
 
 
 def cost_vector(objectives: tuple[str, ...], trial: Trial) -> np.ndarray | None:
@@ -170,7 +171,8 @@ class SmacProposer:
             self._add(info, self.worst)
 
 
-def make(kind: str, space: Space, spec, workdir: Path):
+def make(kind: str, space: Space, spec: StudySpec, workdir: Path) -> "RandomProposer | SmacProposer":
+    """``kind`` is "smac" or "random"; both draw their seed and settings from ``spec.optimizer``."""
     o = spec.optimizer
     if kind == "random":
         return RandomProposer(space, o.seed)

@@ -133,7 +133,7 @@ def plot(study: Study, out_dir: str | Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.plot(ks, hv, c="tab:blue")
         ax.set_xlabel("trials")
-        ax.set_ylabel("normalised hypervolume")
+        ax.set_ylabel("hypervolume (normalised, ref 1.1)")
         ax.set_title(f"{study.spec.name}: hypervolume vs trials ({study.spec.optimizer.kind})")
         fig.tight_layout()
         p = out / "hypervolume.png"
