@@ -51,9 +51,11 @@ class PrunedCLIP:
     """One open_clip base architecture and its pruned variants."""
 
     def __init__(self, spec: str, tower: str = "both", batch: int = 1, cache_dir: str | Path | None = None):
-        if not spec.startswith("openclip:"):
-            raise StudyError(f"model.spec: model knobs prune a CLIP; the spec must be openclip:ARCH, got {spec!r}")
-        self.name = spec.split(":", 1)[1]
+        if ":" not in spec:
+            raise StudyError(f"model.spec: model knobs prune a CLIP; the spec must be openclip:ARCH or "
+                             f"module:callable (returning an open_clip CLIP), got {spec!r}")
+        self.spec = spec
+        self.name = spec.split(":", 1)[1] if spec.startswith("openclip:") else spec.replace(":", ".")
         self.tower = tower
         self.batch = batch
         self.cache_dir = Path(cache_dir) if cache_dir else None
@@ -68,8 +70,15 @@ class PrunedCLIP:
     @property
     def model(self):
         if self._model is None:
-            from frontend.openclip import create_model
-            self._model = create_model(self.name)
+            if self.spec.startswith("openclip:"):
+                from frontend.openclip import create_model
+                self._model = create_model(self.name).eval()
+            else:
+                mod_name, _, attr = self.spec.partition(":")
+                try:
+                    self._model = getattr(importlib.import_module(mod_name), attr)().eval()
+                except (ImportError, AttributeError) as e:
+                    raise StudyError(f"model.spec {self.spec!r}: cannot load the model ({e})") from None
         return self._model
 
     @property

@@ -18,3 +18,12 @@ def gemm_study(**over) -> dict:
     for k, v in over.items():
         doc[k] = v
     return doc
+
+
+def tiny_clip():
+    """A small open_clip CLIP (2-layer towers, width 64) for fast model-knob tests; random weights."""
+    import torch
+    from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
+    torch.manual_seed(0)
+    return CLIP(embed_dim=32, vision_cfg=CLIPVisionCfg(image_size=32, patch_size=8, width=64, layers=4, head_width=16),
+                text_cfg=CLIPTextCfg(context_length=12, vocab_size=50, width=64, heads=4, layers=4))
