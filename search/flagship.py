@@ -12,6 +12,7 @@ from typing import Any
 
 from . import report
 from .engine import run
+from .errors import StudyError
 from .results import Study
 from .study import load
 
@@ -66,7 +67,11 @@ def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, w
     if joint_available():
         joint = load("joint-small").with_options(workers=workers, seed=seed, kind=kind)
         console.print(f"[bold]2/2[/] {joint.description}")
-        js = run(joint, out=out / "joint", resume=resume, scheduler=scheduler, progress=True)
+        try:
+            js = run(joint, out=out / "joint", resume=resume, scheduler=scheduler, progress=True)
+        except StudyError as e:
+            console.print(f"joint search not run: {e}")
+            return 0
         console.print(report.counts_line(js))
         console.print(report.best_table(js))
         console.print(report.front_table(js, limit=12))
