@@ -117,4 +117,6 @@ class Study:
                 "front": [{"id": t.id, "config": t.config, "metrics": self.metrics_of(t)} for t in self.front()],
                 "best": {o: (lambda b: b and {"id": b.id, "config": b.config, "metrics": self.metrics_of(b)})(
                     self.best(o)) for o in self.objectives},
-                "hypervolume": float(hv[-1]) if len(hv) else 0.0, "info": self.info}
+                "hypervolume": float(hv[-1]) if len(hv) else 0.0,
+                "hypervolume_curve": {"trials": [int(k) for k in ks], "hypervolume": [float(v) for v in hv]},
+                "info": self.info}
