@@ -42,7 +42,7 @@ def joint_available() -> bool:
 
 def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, workers: int | None = None,
                  seed: int | None = None, resume: bool = False, console: Any = None, kind: str | None = None,
-                 scheduler: str | None = None) -> int:
+                 scheduler: str | None = None, joint: bool = True) -> int:
     from rich.console import Console
 
     console = console or Console()
@@ -64,6 +64,8 @@ def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, w
                       f"{d['area_ratio']:.1f}x smaller die, {d['latency_ratio']:.1f}x the latency "
                       f"(paper, CLIP-B/16: 0.54 vs 0.69 kg, 18.5 vs 5.4 ms)")
     console.print(f"hypervolume {s['hypervolume']:.4f}; results in {st.dir}")
+    if not joint:
+        return 0
     if joint_available():
         joint = load("joint-small").with_options(workers=workers, seed=seed, kind=kind)
         console.print(f"[bold]2/2[/] {joint.description}")

@@ -22,10 +22,15 @@ def test_carbon_optimal_is_smaller_and_greener_than_latency_optimal(tmp_path):
 
 
 @pytest.mark.slow
-def test_flagship_command_runs_on_builtin_defaults(tmp_path, capsys):
-    from search.cli import main
-    assert main(["search", "flagship", "--trials", "40", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+def test_flagship_runs_on_builtin_defaults(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from search.flagship import run_flagship
+    buf = io.StringIO()
+    assert run_flagship(out=tmp_path, trials=40, console=Console(file=buf, width=200), joint=False) == 0
+    out = buf.getvalue()
     assert "carbon-optimal vs latency-optimal" in out and "less carbon" in out
     st = search.Study.load(tmp_path / "hardware")
     assert len(st.trials) == 40 and (tmp_path / "hardware" / "front.png").exists()
