@@ -21,8 +21,12 @@ SHAPES = ("circle", "square", "triangle", "cross")
 SIZES = {"small": 4, "large": 7}
 COUNTS = ("one", "two")
 POSITIONS = ("left", "right")
+def plural(shape: str) -> str:
+    return shape + ("es" if shape.endswith("s") else "s")
+
+
 HELD_OUT = (("red", "triangle"), ("green", "cross"), ("blue", "circle"), ("yellow", "square"))
-WORDS = ("on", "the", *COUNTS, *SIZES, *COLOURS, *SHAPES, *(s + "s" for s in SHAPES), *POSITIONS)
+WORDS = ("on", "the", *COUNTS, *SIZES, *COLOURS, *SHAPES, *(plural(s) for s in SHAPES), *POSITIONS)
 PAD, EOT = 0, len(WORDS) + 1          # EOT is the largest id: open_clip's text tower pools at argmax(token)
 VOCAB_SIZE = len(WORDS) + 2
 CONTEXT_LENGTH = 10
@@ -37,7 +41,7 @@ def class_name(c: int) -> str:
 
 
 def caption(count: str, size: str, colour: str, shape: str, position: str) -> str:
-    return f"{count} {size} {colour} {shape}{'s' if count == 'two' else ''} on the {position}"
+    return f"{count} {size} {colour} {plural(shape) if count == 'two' else shape} on the {position}"
 
 
 def class_prompts(c: int) -> list[str]:
