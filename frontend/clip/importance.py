@@ -1,117 +1,127 @@
-"""Importance ranking of a CLIP's heads, FFN neurons, layers and residual dimensions on calibration data."""
+"""Importance rankings on calibration data: heads and FFN neurons by first-order loss change when removed
+(|dL/dgate|, Michel et al. 2019), optionally exact ablation for heads; vision layers by input/output cosine
+similarity; text layers dropped from the middle; residual dimensions by mean activation magnitude."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import hashlib
+from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
 
 from .arch import Arch
+from .cache import cache_root, digest
 from .prune import prune
 from .ranking import Ranking, TowerRanking, middle_order
+from .train import clip_loss
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]   # pixels, tokens, caption ids (equal ids = same caption)
-LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-class _Scores:
-    """Accumulators of one tower: head and FFN Taylor scores per layer, 1 - cos(in, out) per layer, width scores."""
+def weights_digest(model: nn.Module) -> str:
+    """Hash of every parameter and buffer: the identity of a base model in cache keys."""
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
-    def __init__(self, tr: nn.Module):
-        self.blocks = list(tr.resblocks)
-        n, b = len(self.blocks), self.blocks[0]
-        self.heads = torch.zeros(n, b.attn.heads)
-        self.ffn = torch.zeros(n, b.mlp.c_fc.out_features)
-        self.change = torch.zeros(n)
-        self.width = torch.zeros(b.ln_1.normalized_shape[0])
-        self.seen = 0
-        self.acts: list[torch.Tensor] = []
-        self.streams: list[torch.Tensor] = []
+
+class _Probe:
+    """Gates and hooks on one tower of a fully 'pruned' (HeadAttention) copy of the model."""
+
+    def __init__(self, tower: nn.Module):
+        self.blocks = list(tower.resblocks)
         self.hooks = []
-        for i, blk in enumerate(self.blocks):
-            blk.attn.head_gate = torch.ones(blk.attn.heads, requires_grad=True)
-            self.hooks.append(blk.mlp.gelu.register_forward_hook(self._keep(self.acts)))
-            self.hooks.append(blk.register_forward_hook(self._similarity(i)))
+        self.head_gates, self.ffn_gates = [], []
+        n = len(self.blocks)
+        self.cos = torch.zeros(n)
+        self.mag = torch.zeros(self.blocks[0].ln_1.normalized_shape[0])
+        self.count = 0
+        for i, b in enumerate(self.blocks):
+            g = torch.ones(b.attn.heads, requires_grad=True)
+            b.attn.head_gate = g
+            self.head_gates.append(g)
+            f = torch.ones(b.mlp.c_fc.out_features, requires_grad=True)
+            self.ffn_gates.append(f)
+            self.hooks.append(b.mlp.gelu.register_forward_hook(lambda m, a, out, f=f: out * f))
+            self.hooks.append(b.register_forward_hook(self._on_block(i)))
 
-    def _keep(self, store: list) -> Callable:
-        def hook(_m, _inp, out):
-            out.retain_grad()
-            store.append(out)
+    def _on_block(self, i: int):
+        def hook(module, args, out):
+            x = args[0].detach()
+            self.cos[i] += torch.nn.functional.cosine_similarity(x, out.detach(), dim=-1).mean()
+            self.mag += x.abs().mean(dim=tuple(range(x.ndim - 1)))
+            if i == 0:
+                self.count += 1
         return hook
-
-    def _similarity(self, i: int) -> Callable:
-        def hook(_m, inp, out):
-            x = inp[0]
-            x.retain_grad()
-            self.streams.append(x)
-            cos = nn.functional.cosine_similarity(x.detach(), out.detach(), dim=-1).mean()
-            self.change[i] += float(1 - cos)
-        return hook
-
-    def collect(self) -> None:
-        """After backward: add this batch's first-order estimates of the loss change when each unit is removed."""
-        for i, blk in enumerate(self.blocks):
-            self.heads[i] += blk.attn.head_gate.grad.detach().abs().cpu()
-            blk.attn.head_gate.grad = None
-            a = self.acts[i]
-            self.ffn[i] += (a * a.grad).detach().flatten(0, -2).sum(0).abs().cpu()
-            x = self.streams[i]
-            self.width += (x * x.grad).detach().flatten(0, -2).sum(0).abs().cpu()
-        self.acts.clear()
-        self.streams.clear()
-        self.seen += 1
 
     def close(self) -> None:
         for h in self.hooks:
             h.remove()
-        for blk in self.blocks:
-            blk.attn.head_gate = None
-
-    def ranking(self, layer_rule: str, width_rule: str) -> TowerRanking:
-        def order(s: torch.Tensor) -> list[int]:
-            return [int(i) for i in torch.argsort(s, descending=True, stable=True)]
-        n = len(self.blocks)
-        layers = middle_order(n) if layer_rule == "middle" else order(self.change)
-        width = order(self.width) if width_rule == "importance" else list(range(len(self.width)))
-        return TowerRanking(layers=layers, heads=[order(h) for h in self.heads], ffn=[order(f) for f in self.ffn],
-                            width=width)
+        for b in self.blocks:
+            b.attn.head_gate = None
 
 
-def rank(model: nn.Module, batches: Iterable[Batch], loss_fn: LossFn, text_layers: str = "similarity",
-         width: str = "importance", source: dict[str, str] | None = None) -> Ranking:
-    """Rank every prunable unit of ``model`` by calibration data (never the evaluation data):
+def compute_ranking(model: nn.Module, batches: Callable[[int], Batch], n_batches: int, method: str = "taylor",
+                    device: str | torch.device = "cpu") -> Ranking:
+    """Rank every prunable unit of ``model`` on ``n_batches`` calibration batches (disjoint from evaluation data).
 
-    - heads and FFN neurons, per layer: |dL/dgate| and |sum act * dL/dact|, the first-order loss increase when
-      the unit is removed (Taylor importance, accumulated over batches);
-    - layers: 1 - cosine similarity between a block's input and output (the least-changing go first); the text
-      tower may instead drop middle layers (``text_layers="middle"``, CATransformers' rule);
-    - residual dimensions: Taylor importance of the residual stream summed over blocks, or keep-first
-      (``width="first"``, the paper's rule).
-    """
+    ``method``: ``taylor`` (one backward pass per batch) or ``ablation`` (heads: loss increase when each head
+    alone is removed; FFN neurons still by taylor)."""
+    if method not in ("taylor", "ablation"):
+        raise ValueError(f"importance method {method!r}: allowed are 'taylor', 'ablation'")
     arch = Arch.of(model)
-    work = prune(model, arch.config())          # same outputs, attention as HeadAttention with head gates
-    dev = next(work.parameters()).device
-    work.eval()
-    for p in work.parameters():
+    ident = Ranking(text=TowerRanking.identity(arch.text), vision=TowerRanking.identity(arch.vision))
+    m = prune(model, arch.config(), ident).to(device).eval()
+    for p in m.parameters():
         p.requires_grad_(False)
-    towers = {"vision": _Scores(work.visual.transformer), "text": _Scores(work.transformer)}
-    # gradients must reach activations although parameters are frozen
-    work.visual.conv1.weight.requires_grad_(True)
-    work.token_embedding.weight.requires_grad_(True)
-    try:
-        for x, tk, ids in batches:
-            img, txt, scale = work(x.to(dev), tk.to(dev))
-            loss_fn(img, txt, scale, ids.to(dev)).backward()
-            for s in towers.values():
-                s.collect()
-    finally:
-        for s in towers.values():
-            s.close()
-    if not towers["text"].seen:
-        from .errors import PruneError
-        raise PruneError("importance ranking: the calibration data yielded no batches")
-    return Ranking(text=towers["text"].ranking(text_layers, width),
-                   vision=towers["vision"].ranking("similarity", width),
-                   source={"method": f"taylor; layers text={text_layers} vision=similarity; width={width}",
-                           **(source or {})})
+    probes = {"text": _Probe(m.transformer), "vision": _Probe(m.visual.transformer)}
+    head = {t: torch.zeros(len(p.blocks), p.blocks[0].attn.heads) for t, p in probes.items()}
+    ffn = {t: torch.zeros(len(p.blocks), p.blocks[0].mlp.c_fc.out_features) for t, p in probes.items()}
+    data = [tuple(x.to(device) for x in batches(i)) for i in range(n_batches)]
+    for images, tokens in data:
+        loss = clip_loss(m, images, tokens)
+        gates = [g for p in probes.values() for g in (*p.head_gates, *p.ffn_gates)]
+        grads = torch.autograd.grad(loss, gates)
+        k = 0
+        for t, p in probes.items():
+            n = len(p.blocks)
+            head[t] += torch.stack([g.abs().cpu() for g in grads[k:k + n]])
+            ffn[t] += torch.stack([g.abs().cpu() for g in grads[k + n:k + 2 * n]])
+            k += 2 * n
+    if method == "ablation":
+        with torch.no_grad():
+            base = sum(float(clip_loss(m, *b)) for b in data)
+            for t, p in probes.items():
+                for i, g in enumerate(p.head_gates):
+                    for h in range(len(g)):
+                        g.data[h] = 0.0
+                        head[t][i, h] = sum(float(clip_loss(m, *b)) for b in data) - base
+                        g.data[h] = 1.0
+    towers = {}
+    for t, p in probes.items():
+        cos = p.cos / max(1, p.count)
+        layers = middle_order(len(p.blocks)) if t == "text" else torch.argsort(cos).tolist()
+        towers[t] = TowerRanking(layers=layers, heads=[torch.argsort(-r, stable=True).tolist() for r in head[t]],
+                                 ffn=[torch.argsort(-r, stable=True).tolist() for r in ffn[t]],
+                                 width=torch.argsort(-p.mag, stable=True).tolist())
+        p.close()
+    return Ranking(text=towers["text"], vision=towers["vision"],
+                   source={"method": method, "calibration_batches": str(n_batches)})
+
+
+def cached_ranking(model: nn.Module, name: str, batches: Callable[[int], Batch], n_batches: int, data_key: str,
+                   method: str = "taylor", cache_dir: str | Path | None = None,
+                   device: str | torch.device = "cpu") -> Ranking:
+    """compute_ranking, cached per (base model weights, calibration data, method)."""
+    key = digest([name, weights_digest(model), data_key, n_batches, method])
+    path = cache_root(cache_dir) / "rankings" / f"{name}-{key}.json"
+    if path.is_file():
+        return Ranking.load(path)
+    r = compute_ranking(model, batches, n_batches, method, device)
+    r = Ranking(text=r.text, vision=r.vision, source={**r.source, "base": name, "data": data_key})
+    r.save(path)
+    return r

@@ -10,4 +10,5 @@ COMMANDS = [
     "estimate",
     "inspect",
     "carbon",
+    "proxy",
 ]
