@@ -1,157 +1,174 @@
-"""The real evaluator: open_clip weights (local checkpoint or pretrained tag), zero-shot on an image folder and
-retrieval R@1/R@5 on a caption CSV, with importance ranking on a separate calibration CSV."""
+"""Real evaluators: open_clip weights from a checkpoint, zero-shot on an image folder, retrieval on a CSV."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
+import csv
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable
 
 import torch
-from torch import nn
 
-from frontend.clip import Arch, CLIPConfig, PruneError, Ranking, TowerRanking, macs, params, prune
-from frontend.clip.errors import CheckpointError, ConfigError, DatasetError
-from frontend.clip.metrics import encode, recall_at_k, zero_shot_accuracy
+from frontend.clip.errors import CheckpointError, DatasetError
 
-from .cache import ResultCache
-from .datasets import caption_csv, image_folder
+from .metrics import encode, retrieval_recall, zero_shot_accuracy
 
-TEMPLATES = ("a photo of a {}.", "a picture of a {}.")
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+CALIB_EVERY = 5             # every 5th item is calibration data (ranking, recovery), the rest is evaluated
 
 
-def load_openclip(arch: str | Mapping[str, Any], checkpoint: str | Path | None = None,
-                  pretrained: str | None = None) -> tuple[nn.Module, Any, Any]:
-    """(model, tokenizer, preprocess) of an open_clip architecture (a name or a config dict) with weights from
-    a local checkpoint, or an open_clip pretrained tag (needs network access once). CheckpointError on mismatch."""
+def load_open_clip(arch: str, checkpoint: str | Path | None = None, pretrained: str | None = None) -> Any:
+    """An open_clip model of ``arch`` with weights from a local checkpoint file or a pretrained tag (online)."""
     import open_clip
-    from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
-
-    from frontend.proxy.train import load_state
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
-    if isinstance(arch, Mapping):
-        model = CLIP(embed_dim=arch["embed_dim"], vision_cfg=CLIPVisionCfg(**arch["vision_cfg"]),
-                     text_cfg=CLIPTextCfg(**arch["text_cfg"]))
-        tokenizer = open_clip.tokenizer.SimpleTokenizer(context_length=arch["text_cfg"].get("context_length", 77))
-    else:
-        if arch not in open_clip.list_models():
-            raise ConfigError(f"open_clip architecture {arch!r} is unknown (see open_clip.list_models())")
-        if pretrained and checkpoint:
-            raise ConfigError("give a checkpoint or a pretrained tag, not both")
-        try:
-            model = open_clip.create_model(arch, pretrained=pretrained)
-        except Exception as e:  # noqa: BLE001 - network or tag errors are one user error
-            raise CheckpointError(f"open_clip {arch} pretrained={pretrained!r}: {type(e).__name__}: {e}") from None
-        tokenizer = open_clip.get_tokenizer(arch)
+    try:
+        model = open_clip.create_model(arch, pretrained=pretrained)
+    except RuntimeError as e:
+        raise CheckpointError(f"open_clip {arch} pretrained={pretrained!r}: {e}") from None
     if checkpoint is not None:
-        path = Path(checkpoint)
-        if not path.is_file():
-            raise CheckpointError(f"{path}: checkpoint file not found")
-        load_state(model, path)
-    elif not pretrained:
-        raise CheckpointError("the openclip evaluator needs weights: a checkpoint path or a pretrained tag")
-    size = model.visual.image_size
-    preprocess = open_clip.image_transform(size, is_train=False)
-    return model.eval(), tokenizer, preprocess
+        load_checkpoint(model, checkpoint)
+    model.catx_name = f"{arch}:{Path(checkpoint).name if checkpoint else pretrained}"
+    return model.eval()
 
 
-def _images(paths: list[Path], preprocess: Any) -> torch.Tensor:
+def load_checkpoint(model: torch.nn.Module, path: str | Path) -> None:
+    """Load a state dict (or {'state_dict': ...}) into ``model``; CheckpointError naming what does not match."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {p}: no such file")
+    try:
+        sd = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for unreadable files
+        raise CheckpointError(f"checkpoint {p}: cannot be read ({type(e).__name__})") from None
+    sd = sd.get("state_dict", sd) if isinstance(sd, dict) else sd
+    if not isinstance(sd, dict):
+        raise CheckpointError(f"checkpoint {p}: holds {type(sd).__name__}, expected a state dict")
+    sd = {k.removeprefix("module."): v for k, v in sd.items()}
+    own = model.state_dict()
+    missing = sorted(set(own) - set(sd))
+    extra = sorted(set(sd) - set(own))
+    shapes = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
+              for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
+    if missing or extra or shapes:
+        raise CheckpointError(f"checkpoint {p} does not match the architecture: {len(missing)} missing keys "
+                              f"{missing[:3]}, {len(extra)} unexpected keys {extra[:3]}, {len(shapes)} shape "
+                              f"mismatches {shapes[:3]}")
+    model.load_state_dict(sd)
+
+
+def _default_transform(model: Any) -> Callable:
+    import open_clip
+    return open_clip.image_transform(model.visual.image_size, is_train=False)
+
+
+def _load_images(paths: list[Path], transform: Callable) -> torch.Tensor:
     from PIL import Image
     out = []
     for p in paths:
         try:
             with Image.open(p) as im:
-                out.append(preprocess(im.convert("RGB")))
+                out.append(transform(im.convert("RGB")))
         except OSError as e:
-            raise DatasetError(f"{p}: unreadable image ({e})") from None
+            raise DatasetError(f"image {p}: cannot be read ({e})") from None
     return torch.stack(out)
 
 
-def _digest(*parts: Any) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        if isinstance(p, (str, Path)) and Path(p).is_file():
-            st = Path(p).stat()
-            h.update(f"{Path(p).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
-        else:
-            h.update(json.dumps(p, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:12]
+class ImageFolderZeroShot:
+    """Zero-shot classification on ``root/<class>/<image>`` (ImageNet's layout). Class names are the folder
+    names, or lines of ``classnames`` (one per sorted folder); prompts from ``templates``."""
+
+    def __init__(self, root: str | Path, tokenizer: Callable, transform: Callable | None = None,
+                 classnames: list[str] | None = None, templates: tuple[str, ...] = ("a photo of a {}.",),
+                 calib_batch: int = 32):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DatasetError(f"image-folder dataset {self.root}: no such folder")
+        folders = sorted(d for d in self.root.iterdir() if d.is_dir())
+        if not folders:
+            raise DatasetError(f"image-folder dataset {self.root}: no class folders (the class list is empty)")
+        if classnames is not None and len(classnames) != len(folders):
+            raise DatasetError(f"image-folder dataset {self.root}: {len(classnames)} class names for "
+                               f"{len(folders)} class folders")
+        self.classnames = classnames or [d.name.replace("_", " ") for d in folders]
+        self.items = [(f, c) for c, d in enumerate(folders) for f in sorted(d.iterdir())
+                      if f.suffix.lower() in IMAGE_EXTS]
+        if not self.items:
+            raise DatasetError(f"image-folder dataset {self.root}: class folders hold no images {IMAGE_EXTS}")
+        self.tokenizer, self.transform, self.templates, self.calib_batch = tokenizer, transform, templates, calib_batch
+
+    def key(self) -> list:
+        return ["imagefolder", str(self.root.resolve()), len(self.items), self.classnames, list(self.templates)]
+
+    def _split(self, calib: bool) -> list[tuple[Path, int]]:
+        return [x for i, x in enumerate(self.items) if (i % CALIB_EVERY == 0) == calib]
+
+    def calibration_batches(self) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
+        items = self._split(True)
+        tf = self.transform
+
+        def get(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+            chunk = [items[(step * self.calib_batch + j) % len(items)] for j in range(self.calib_batch)]
+            imgs = _load_images([p for p, _ in chunk], tf)
+            return imgs, self.tokenizer([self.templates[0].format(self.classnames[c]) for _, c in chunk])
+        return get
+
+    @torch.no_grad()
+    def score(self, model: torch.nn.Module) -> dict[str, float]:
+        self.transform = self.transform or _default_transform(model)
+        items = self._split(False) or self.items
+        img = encode(model, images=_load_images([p for p, _ in items], self.transform))
+        cls = torch.stack([torch.nn.functional.normalize(
+            encode(model, tokens=self.tokenizer([t.format(n) for t in self.templates])).mean(0), dim=0)
+            for n in self.classnames])
+        labels = torch.tensor([c for _, c in items])
+        acc = zero_shot_accuracy(img, cls, labels)
+        return {"zero_shot_acc": acc, "accuracy": acc, "n_images": float(len(items))}
 
 
-def _ranking(model: nn.Module, arch: Arch, tokenizer: Any, preprocess: Any, calibration: str | Path | None,
-             cache: Path, base: str, batch: int) -> Ranking:
-    """Importance ranking on the calibration CSV (cached per base model); keep-first without one."""
-    if calibration is None:
-        return Ranking(text=TowerRanking.identity(arch.text, "middle"), vision=TowerRanking.identity(arch.vision),
-                       source={"method": "keep-first (no calibration data)"})
-    path = cache / "rankings" / f"{base}-{_digest(calibration)}.json"
-    if path.is_file():
-        return Ranking.load(path)
-    from frontend.clip.importance import rank
-    from frontend.proxy.train import contrastive_loss
-    cs = caption_csv(calibration)
-    imgs, toks, ids = _images(cs.images, preprocess), tokenizer(cs.captions), torch.tensor(cs.owner)
-    batches = [(imgs[ids[i:i + batch]], toks[i:i + batch], ids[i:i + batch]) for i in range(0, len(ids), batch)]
-    r = rank(model, batches, contrastive_loss, text_layers="middle", source={"base": base, "data": str(calibration)})
-    r.save(path)
-    return r
+class CSVRetrieval:
+    """Image-text retrieval on a CSV of image paths and captions (open_clip's training-CSV layout; MSCOCO's
+    five captions per image are five rows). Paths are relative to the CSV's folder."""
 
+    def __init__(self, path: str | Path, tokenizer: Callable, transform: Callable | None = None,
+                 img_key: str = "filepath", caption_key: str = "title", calib_batch: int = 32):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DatasetError(f"retrieval CSV {self.path}: no such file")
+        text = self.path.read_text()
+        dialect = "excel-tab" if "\t" in text.splitlines()[0] else "excel"
+        rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
+        if not rows or img_key not in rows[0] or caption_key not in rows[0]:
+            raise DatasetError(f"retrieval CSV {self.path}: needs columns {img_key!r} and {caption_key!r}, has "
+                               f"{list(rows[0]) if rows else 'no rows'}")
+        self.rows = [(self.path.parent / r[img_key], r[caption_key]) for r in rows]
+        missing = [str(p) for p, _ in self.rows if not p.is_file()]
+        if missing:
+            raise DatasetError(f"retrieval CSV {self.path}: {len(missing)} images missing, e.g. {missing[0]}")
+        self.images = sorted({p for p, _ in self.rows})
+        self.tokenizer, self.transform, self.calib_batch = tokenizer, transform, calib_batch
 
-@torch.no_grad()
-def score(model: nn.Module, tokenizer: Any, preprocess: Any, zeroshot: str | Path | None = None,
-          classnames: Any = None, retrieval: str | Path | None = None) -> dict[str, float]:
-    """Zero-shot accuracy on an image folder and/or retrieval recall on a caption CSV."""
-    if zeroshot is None and retrieval is None:
-        raise DatasetError("the openclip evaluator needs data: zeroshot=<image folder> and/or retrieval=<CSV>")
-    dev = next(model.parameters()).device
-    out: dict[str, float] = {}
-    if zeroshot is not None:
-        ds = image_folder(zeroshot, classnames)
-        cls = torch.stack([encode(model.encode_text, tokenizer([t.format(c) for t in TEMPLATES]).to(dev)).mean(0)
-                           for c in ds.classnames])
-        img = encode(model.encode_image, _images(ds.paths, preprocess).to(dev))
-        out["zero_shot_acc"] = zero_shot_accuracy(img, nn.functional.normalize(cls, dim=-1), torch.tensor(ds.labels))
-        out["chance_zero_shot"] = 1 / len(ds.classnames)
-    if retrieval is not None:
-        cs = caption_csv(retrieval)
-        img = encode(model.encode_image, _images(cs.images, preprocess).to(dev))
-        txt = encode(model.encode_text, tokenizer(cs.captions).to(dev))
-        match = torch.zeros(len(cs.images), len(cs.captions), dtype=torch.bool)
-        match[torch.tensor(cs.owner), torch.arange(len(cs.captions))] = True
-        out.update(recall_at_k(img, txt, match))
-    out["accuracy"] = out["r1"] if "r1" in out else out["zero_shot_acc"]
-    return out
+    def key(self) -> list:
+        return ["csv", str(self.path.resolve()), len(self.rows)]
 
+    def _split(self, calib: bool) -> list[tuple[Path, str]]:
+        keep = {p for i, p in enumerate(self.images) if (i % CALIB_EVERY == 0) == calib}
+        return [r for r in self.rows if r[0] in keep]
 
-def evaluate_openclip(config: CLIPConfig, budget: int, cache: Path, use_cache: bool = True, *,
-                      arch: str | Mapping[str, Any] = "ViT-B-16", checkpoint: str | Path | None = None,
-                      pretrained: str | None = None, zeroshot: str | Path | None = None, classnames: Any = None,
-                      retrieval: str | Path | None = None, calibration: str | Path | None = None,
-                      batch: int = 64) -> dict[str, Any]:
-    """Prune real open_clip weights to ``config`` (legal in the architecture's own space) and score them."""
-    if budget:
-        raise ConfigError("budget: recovery fine-tuning is implemented for the built-in benchmark only; "
-                          "use budget 0 with the openclip evaluator")
-    if calibration is not None and retrieval is not None and Path(calibration).resolve() == Path(retrieval).resolve():
-        raise DatasetError(f"{calibration}: calibration data must be disjoint from the evaluation data")
-    name = arch if isinstance(arch, str) else "custom"
-    base = f"openclip-{name}-{_digest(arch, checkpoint, pretrained)}"
-    evaluator = f"openclip-{_digest(zeroshot and str(Path(zeroshot).resolve()), classnames, retrieval, calibration)}"
-    results = ResultCache(cache)
-    if use_cache and (hit := results.get(base, config.key(), evaluator, budget)) is not None:
-        return hit
-    model, tokenizer, preprocess = load_openclip(arch, checkpoint, pretrained)
-    try:
-        a = Arch.of(model, name)
-    except PruneError as e:
-        raise CheckpointError(f"{name}: {e}") from None
-    a.space().validate_config(config)
-    ranking = _ranking(model, a, tokenizer, preprocess, calibration, cache, base, batch)
-    pruned = prune(model, config, ranking)
-    out: dict[str, Any] = dict(score(pruned, tokenizer, preprocess, zeroshot, classnames, retrieval))
-    out.update(params=params(a, config), macs=macs(a, config), config=config.knobs(), base=base,
-               evaluator="openclip", budget=budget, ranking=ranking.source.get("method", ""))
-    results.put(base, config.key(), evaluator, budget, out)
-    return out
+    def calibration_batches(self) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
+        rows = self._split(True)
+
+        def get(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+            chunk = [rows[(step * self.calib_batch + j) % len(rows)] for j in range(self.calib_batch)]
+            return _load_images([p for p, _ in chunk], self.transform), self.tokenizer([c for _, c in chunk])
+        return get
+
+    @torch.no_grad()
+    def score(self, model: torch.nn.Module) -> dict[str, float]:
+        self.transform = self.transform or _default_transform(model)
+        rows = self._split(False) or self.rows
+        images = sorted({p for p, _ in rows})
+        idx = {p: i for i, p in enumerate(images)}
+        img = encode(model, images=_load_images(images, self.transform))
+        txt = encode(model, tokens=self.tokenizer([c for _, c in rows]))
+        match = torch.zeros(len(images), len(rows), dtype=torch.bool)
+        match[torch.tensor([idx[p] for p, _ in rows]), torch.arange(len(rows))] = True
+        out = retrieval_recall(img, txt, match)
+        return {**out, "accuracy": out["r1"], "n_images": float(len(images))}
