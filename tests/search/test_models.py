@@ -94,3 +94,14 @@ def test_multi_fidelity_promotes_the_most_accurate_front_designs(tmp_path, monke
         assert st.metrics_of(t)["accuracy"] == pytest.approx(low + (0.05 if t.id in promoted else 0.0))
     again = search.run(d, out=tmp_path, resume=True)       # resuming does not promote twice
     assert len(again.high) == 2 and calls.count("finetune") == 2
+
+
+def test_accuracy_is_read_from_the_model_evaluator():
+    from search.errors import EvaluationError
+    from search.models import accuracy_function, read_accuracy
+    assert read_accuracy(0.25) == 0.25 and read_accuracy({"accuracy": 0.5, "r1": 0.4}) == 0.5
+    assert read_accuracy(type("R", (), {"accuracy": 0.75})()) == 0.75
+    with pytest.raises(EvaluationError, match="accuracy"):
+        read_accuracy({"r1": 0.4})
+    fe = pytest.importorskip("frontend.evaluate")
+    assert accuracy_function() is fe.evaluate
