@@ -40,11 +40,12 @@ class _Probe:
         self.cos = torch.zeros(n)
         self.mag = torch.zeros(self.blocks[0].ln_1.normalized_shape[0])
         self.count = 0
+        dev = self.blocks[0].ln_1.weight.device
         for i, b in enumerate(self.blocks):
-            g = torch.ones(b.attn.heads, requires_grad=True)
+            g = torch.ones(b.attn.heads, requires_grad=True, device=dev)
             b.attn.head_gate = g
             self.head_gates.append(g)
-            f = torch.ones(b.mlp.c_fc.out_features, requires_grad=True)
+            f = torch.ones(b.mlp.c_fc.out_features, requires_grad=True, device=dev)
             self.ffn_gates.append(f)
             self.hooks.append(b.mlp.gelu.register_forward_hook(lambda m, a, out, f=f: out * f))
             self.hooks.append(b.register_forward_hook(self._on_block(i)))
@@ -52,8 +53,8 @@ class _Probe:
     def _on_block(self, i: int):
         def hook(module, args, out):
             x = args[0].detach()
-            self.cos[i] += torch.nn.functional.cosine_similarity(x, out.detach(), dim=-1).mean()
-            self.mag += x.abs().mean(dim=tuple(range(x.ndim - 1)))
+            self.cos[i] += torch.nn.functional.cosine_similarity(x, out.detach(), dim=-1).mean().cpu()
+            self.mag += x.abs().mean(dim=tuple(range(x.ndim - 1))).cpu()
             if i == 0:
                 self.count += 1
         return hook

@@ -39,6 +39,17 @@ def map_config(config: CLIPConfig, source: SearchSpace, target: SearchSpace) -> 
     return CLIPConfig(**out)
 
 
+def _fit_space(config: CLIPConfig, space: SearchSpace, name: str) -> CLIPConfig:
+    """``config`` if legal in ``space``, else carried there from ViT-B/16's space; ConfigError if in neither."""
+    try:
+        return space.validate_config(config)
+    except ConfigError:
+        try:
+            return map_config(config, VIT_B16_SPACE, space)
+        except ConfigError as e:
+            raise ConfigError(f"{e} (nor does it fit {name}'s own space {space.knob_values()})") from None
+
+
 def recovery_steps(arch: Arch, config: CLIPConfig, budget: int) -> int:
     """Fine-tuning steps: the budget scaled by the FLOP reduction (full/pruned MACs), capped at RECOVERY_CAP x."""
     if budget <= 0:
@@ -59,6 +70,7 @@ def evaluate(config: CLIPConfig | dict[str, Any], evaluator: Any = "proxy", budg
     if not isinstance(config, CLIPConfig):
         config = CLIPConfig.parse(config)
     if evaluator == "proxy":
+        _fit_space(config, Arch.of(bench.model.build()).space(), bench.model.NAME)   # fail before training
         model = bench.train(steps or bench.DEFAULT_STEPS, cache_dir)
         name, ev_key = bench.model.NAME, ["proxy", bench.TEST_N]
         calib, calib_key = bench.batches("calib", bench.CALIB_N), f"proxy-calib-{bench.CALIB_N}"
@@ -68,20 +80,13 @@ def evaluate(config: CLIPConfig | dict[str, Any], evaluator: Any = "proxy", budg
         if base is None:
             raise ConfigError("evaluate: a real evaluator needs base=<the open_clip model to prune>")
         model, name, ev_key = base, getattr(base, "catx_name", "clip"), evaluator.key()
-        calib, calib_key = evaluator.calibration_batches(), evaluator.key()
+        calib, calib_key = evaluator.calibration_batches(), digest(evaluator.key())
         train_batches = evaluator.calibration_batches()
         score = evaluator.score
     else:
         raise ConfigError(f"evaluate: evaluator {evaluator!r} is not 'proxy' or an evaluator object")
     arch = Arch.of(model, name)
-    space = arch.space()
-    try:
-        space.validate_config(config)
-    except ConfigError:
-        try:
-            config = map_config(config, VIT_B16_SPACE, space)
-        except ConfigError as e:
-            raise ConfigError(f"{e} (nor does it fit {name}'s own space {space.knob_values()})") from None
+    config = _fit_space(config, arch.space(), name)
     wd = weights_digest(model)
     key = digest([VERSION, name, wd, config.key(), ev_key, budget, method])
     path = cache_root(cache_dir) / "accuracy" / f"{name}-{config.key()}-{key}.json"

@@ -15,7 +15,7 @@ from frontend.evaluate.metrics import chance_recall, encode, retrieval_recall, z
 from . import data, model
 
 TRAIN_N, CALIB_N, TEST_N = 20000, 512, 1000
-DEFAULT_STEPS, BATCH, LR = 600, 128, 2e-3
+DEFAULT_STEPS, BATCH, LR = 300, 128, 2e-3
 
 
 def device() -> torch.device:

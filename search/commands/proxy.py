@@ -29,7 +29,7 @@ def register(subparsers) -> None:
                           ("table", _table, "score the standard pruned configurations, with and without recovery")):
         s = sub.add_parser(name, help=hlp)
         s.add_argument("--cache-dir", default=None, help="cache folder (default $CATX_CACHE or ~/.cache/catx)")
-        s.add_argument("--steps", type=int, default=None, help="proxy training steps (default 600)")
+        s.add_argument("--steps", type=int, default=None, help="proxy training steps (default 300)")
         s.set_defaults(run=fn)
         if name == "train":
             s.add_argument("--force", action="store_true", help="retrain even when cached")
@@ -78,7 +78,7 @@ def _table(args: argparse.Namespace) -> int:
     full = arch.config()
     ch = bench.chance()
     print(f"chance: zero-shot {ch['zero_shot_acc']:.3f}, R@1 {ch['r1']:.4f}, R@5 {ch['r5']:.4f}")
-    print(f"| configuration | params | MACs | zero-shot | R@1 | R@5 | zero-shot (recovered) | R@1 (recovered) |")
+    print("| configuration | params | MACs | zero-shot | R@1 | R@5 | zero-shot (recovered) | R@1 (recovered) |")
     print("|---|---|---|---|---|---|---|---|")
     for name, knobs in TABLE.items():
         cfg = CLIPConfig(text=full.text.model_copy(update=knobs), vision=full.vision.model_copy(update=knobs))

@@ -7,8 +7,19 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from frontend.clip import (Arch, CLIPConfig, HeadAttention, PruneError, Ranking, TowerRanking, macs, params, prune,
-                           text_macs, vision_macs)
+from frontend.clip import (
+    Arch,
+    CLIPConfig,
+    HeadAttention,
+    PruneError,
+    Ranking,
+    TowerRanking,
+    macs,
+    params,
+    prune,
+    text_macs,
+    vision_macs,
+)
 from frontend.clip.config import KNOBS, TOWERS
 
 
