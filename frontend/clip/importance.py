@@ -13,6 +13,7 @@ from torch import nn
 
 from .arch import Arch
 from .cache import cache_root, digest
+from .errors import PruneError
 from .prune import prune
 from .ranking import Ranking, TowerRanking, middle_order
 from .train import clip_loss
@@ -73,7 +74,7 @@ def compute_ranking(model: nn.Module, batches: Callable[[int], Batch], n_batches
     ``method``: ``taylor`` (one backward pass per batch) or ``ablation`` (heads: loss increase when each head
     alone is removed; FFN neurons still by taylor)."""
     if method not in ("taylor", "ablation"):
-        raise ValueError(f"importance method {method!r}: allowed are 'taylor', 'ablation'")
+        raise PruneError(f"importance method {method!r}: allowed are 'taylor', 'ablation'")
     arch = Arch.of(model)
     ident = Ranking(text=TowerRanking.identity(arch.text), vision=TowerRanking.identity(arch.vision))
     m = prune(model, arch.config(), ident).to(device).eval()

@@ -20,6 +20,7 @@ from frontend.clip.train import fit
 VERSION = 1                 # bump when scoring or recovery changes, so old cache entries are not reused
 RECOVERY_CAP = 4.0          # at most this many times the budget, however hard the pruning
 CALIB_BATCHES = 4
+FINETUNE_BUDGET = 100       # recovery steps at full FLOPs of evaluator "finetune"
 # The space a configuration from the paper's search is read in when it does not fit the proxy (ViT-B/16).
 VIT_B16_SPACE = default_space(TowerConfig(layers=12, heads=8, ffn=2048, width=512),
                               TowerConfig(layers=12, heads=12, ffn=3072, width=768))
@@ -58,15 +59,19 @@ def recovery_steps(arch: Arch, config: CLIPConfig, budget: int) -> int:
     return int(math.ceil(budget * min(RECOVERY_CAP, ratio)))
 
 
-def evaluate(config: CLIPConfig | dict[str, Any], evaluator: Any = "proxy", budget: int = 0,
+def evaluate(config: CLIPConfig | dict[str, Any], evaluator: Any = "proxy", budget: int | None = 0,
              cache_dir: str | Path | None = None, steps: int | None = None, method: str = "taylor",
-             base: torch.nn.Module | None = None) -> dict[str, float]:
+             base: torch.nn.Module | None = None) -> dict[str, Any]:
     """Prune the base model to ``config``, optionally recover with ``budget`` distillation steps (scaled by
     FLOPs), and score it. ``evaluator``: ``"proxy"`` (the built-in benchmark; configurations of ViT-B/16's space
-    are mapped onto the proxy's) or an evaluator object (frontend.evaluate.real) with ``base`` its model.
+    are mapped onto the proxy's), ``"finetune"`` (the same with recovery, budget FINETUNE_BUDGET unless given)
+    or an evaluator object (frontend.evaluate.real) with ``base`` its model.
     Returns zero_shot_acc / r1 / r5 / ... and ``accuracy`` (mean R@1, the paper's proxy); cached on disk."""
     from frontend.proxy import bench
 
+    if evaluator == "finetune":       # the proxy benchmark with recovery: the search's high fidelity level
+        evaluator, budget = "proxy", budget or FINETUNE_BUDGET
+    budget = int(budget or 0)
     if not isinstance(config, CLIPConfig):
         config = CLIPConfig.parse(config)
     if evaluator == "proxy":

@@ -1,0 +1,44 @@
+"""IR of a pruned tower, cheaply: lower two layers, fold them into one block, repeat it ``layers`` times; cached."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from torch import nn
+
+import ir
+
+from .arch import Arch
+from .config import CLIPConfig
+from .errors import PruneError
+from .prune import prune
+
+_CACHE: dict[tuple, ir.Graph] = {}
+PART_SIDE = {"image": "vision", "text": "text"}
+
+
+def lower_tower(model: nn.Module, config: CLIPConfig, part: str, batch: int = 1, name: str = "") -> ir.Graph:
+    """The IR of tower ``part`` ("image" or "text") of ``model`` pruned to ``config``.
+
+    Layers of a pruned tower are identical, so a copy with two layers is lowered and folded, and its block's
+    repeat count set to the real depth. Cached by (base architecture, part, tower configuration, batch)."""
+    from frontend import load_module
+    from frontend.openclip import tower_modules
+
+    arch = Arch.of(model, name)
+    tc = getattr(config, PART_SIDE[part])
+    key = (arch, part, tc, batch)
+    if key in _CACHE:
+        return _CACHE[key]
+    pruned = prune(model, config)
+    tr = pruned.visual.transformer if part == "image" else pruned.transformer
+    tr.resblocks = tr.resblocks[:2]
+    mod, x = tower_modules(pruned, part, batch)[part]
+    g = load_module(mod, x, name=f"{arch.name}.{part}.{config.key()}")
+    two = [b for b in g.blocks if b.repeat == 2]
+    if not two:
+        raise PruneError(f"lowering {arch.name} {part}: the two layers did not fold into one block")
+    layer = max(two, key=lambda b: len(b.ops))
+    g = replace(g, blocks=[replace(b, repeat=tc.layers) if b is layer else b for b in g.blocks])
+    _CACHE[key] = g
+    return g

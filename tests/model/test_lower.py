@@ -1,0 +1,29 @@
+"""Lowering a pruned tower from two layers equals lowering it whole, and its MACs equal the closed form."""
+
+import pytest
+
+import ir
+from frontend import load_module
+from frontend.clip import Arch, CLIPConfig, prune, text_macs, vision_macs
+from frontend.clip.lower import _CACHE, lower_tower
+from frontend.openclip import tower_modules
+from frontend.proxy import model
+
+CONFIGS = [
+    {"text": dict(layers=3, heads=2, ffn=192, width=40), "vision": dict(layers=3, heads=3, ffn=128, width=56)},
+    {"text": dict(layers=4, heads=4, ffn=256, width=64), "vision": dict(layers=2, heads=2, ffn=224, width=32)},
+]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+@pytest.mark.parametrize("part", ["image", "text"])
+def test_two_layer_lowering_equals_full(cfg, part):
+    m = model.build()
+    arch = Arch.of(m)
+    config = CLIPConfig(**cfg)
+    g = lower_tower(m, config, part)
+    mod, x = tower_modules(prune(m, config), part)[part]
+    full = load_module(mod, x)
+    assert ir.totals(g) == ir.totals(full)
+    assert ir.totals(g).macs == (vision_macs if part == "image" else text_macs)(arch, config)
+    assert lower_tower(m, config, part) is g and len(_CACHE) >= 1          # cached by configuration
