@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -56,7 +57,7 @@ class Ranking(BaseModel):
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")       # parallel workers never share a temp file
         tmp.write_text(json.dumps(self.model_dump()))
         tmp.replace(path)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -55,7 +56,7 @@ def train(steps: int = DEFAULT_STEPS, cache_dir: str | Path | None = None, force
     losses = fit(m, batches(), steps, lr=LR, device=device())
     m = m.cpu().eval()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     torch.save(m.state_dict(), tmp)
     tmp.replace(path)
     if log:
