@@ -12,6 +12,6 @@ from .ranking import Ranking, TowerRanking, middle_order
 __all__ = [
     "Arch", "CLIPConfig", "CheckpointError", "ConfigError", "DatasetError", "HeadAttention", "ModelError",
     "PruneError", "Range", "Ranking", "SearchSpace", "TowerConfig", "TowerRanking", "TowerSpace", "check_supported",
-    "default_space", "lower_tower", "macs", "middle_order", "params", "prune", "text_macs", "text_params", "vision_macs",
-    "vision_params",
+    "default_space", "lower_tower", "macs", "middle_order", "params", "prune", "text_macs", "text_params",
+    "vision_macs", "vision_params",
 ]
