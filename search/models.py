@@ -41,12 +41,6 @@ def read_accuracy(result: Any) -> float:
     raise EvaluationError(f"the model evaluator returned {type(result).__name__} without an 'accuracy' field")
 
 
-def with_layers(g: ir.Graph, layers: int) -> ir.Graph:
-    """The graph with its one repeated block (one transformer layer) run ``layers`` times."""
-    from dataclasses import replace
-    return replace(g, blocks=[replace(g.blocks[0], repeat=layers)])
-
-
 class PrunedCLIP:
     """One open_clip base architecture and its pruned variants."""
 
@@ -114,39 +108,30 @@ class PrunedCLIP:
         return ir.merge(f"{self.name}.{config.key()}", parts)
 
     def _tower_graph(self, part: str, tc) -> ir.Graph:
-        """A tower's IR. Layers are identical, so the lowering folds them into one block repeated ``layers``
-        times; a lowering at one depth serves every depth by changing that count (checked, else lowered anew)."""
+        """A tower's IR: ``frontend.clip.lower_tower`` lowers one (heads, FFN, width) shape once and repeats its
+        layer block to any depth; lowered shapes are also kept in ``cache_dir`` across processes and workers."""
+        from frontend.clip import with_depth
+
         shape = (part, tc.heads, tc.ffn, tc.width)
         g = self._graphs.get(shape)
-        if g is not None and len(g.blocks) == 1:
-            return with_layers(g, tc.layers)
-        key = (part, tc.layers, tc.heads, tc.ffn, tc.width)
-        g = self._graphs.get(key)
-        if g is not None:
-            return g
-        stem = f"{self.name}-{part}-b{self.batch}-l{tc.layers}-h{tc.heads}-f{tc.ffn}-w{tc.width}"
-        path = self.cache_dir / f"{stem}.json" if self.cache_dir else None
-        if path is not None and path.is_file():
-            g = ir.load(path)
-        else:
-            g = self._lower(part, tc)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                ir.save(g, tmp)
-                tmp.replace(path)          # atomic: parallel workers never read half a file
-        self._graphs[key] = g
-        if len(g.blocks) == 1 and g.blocks[0].repeat == tc.layers:
+        if g is None:
+            stem = f"{self.name}-{part}-b{self.batch}-h{tc.heads}-f{tc.ffn}-w{tc.width}"
+            path = self.cache_dir / f"{stem}.json" if self.cache_dir else None
+            if path is not None and path.is_file():
+                g = ir.load(path)
+            else:
+                g = self._lower(part, tc)
+                if path is not None:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_suffix(".tmp")
+                    ir.save(g, tmp)
+                    tmp.replace(path)          # atomic: parallel workers never read half a file
             self._graphs[shape] = g
-        return g
+        return with_depth(g, tc.layers)
 
     def _lower(self, part: str, tc) -> ir.Graph:
-        from frontend.clip import CLIPConfig, prune
-        from frontend.openclip import tower_modules
-        from frontend.torch_import import load_module
+        from frontend.clip import CLIPConfig, lower_tower
 
         base = self.arch.config()
         cfg = CLIPConfig(**{**{"text": base.text, "vision": base.vision}, CONFIG_SIDE[part]: tc})
-        pruned = prune(self.model, cfg)
-        mod, x = tower_modules(pruned, part, self.batch)[part]
-        return load_module(mod, x, name=f"{self.name}.{part}")
+        return lower_tower(self.model, cfg, part, self.batch, self.name)

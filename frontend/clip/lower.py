@@ -17,28 +17,39 @@ _CACHE: dict[tuple, ir.Graph] = {}
 PART_SIDE = {"image": "vision", "text": "text"}
 
 
+LAYER_BLOCK = "layers"  # the name of the repeated transformer layer in a lowered tower
+
+
+def with_depth(g: ir.Graph, layers: int) -> ir.Graph:
+    """The same tower with its repeated layer run ``layers`` times (layers are identical after pruning)."""
+    if not any(b.name == LAYER_BLOCK for b in g.blocks):
+        raise PruneError(f"graph {g.name!r} has no block named {LAYER_BLOCK!r}; lower it with lower_tower")
+    return replace(g, blocks=[replace(b, repeat=layers) if b.name == LAYER_BLOCK else b for b in g.blocks])
+
+
 def lower_tower(model: nn.Module, config: CLIPConfig, part: str, batch: int = 1, name: str = "") -> ir.Graph:
     """The IR of tower ``part`` ("image" or "text") of ``model`` pruned to ``config``.
 
-    Layers of a pruned tower are identical, so a copy with two layers is lowered and folded, and its block's
-    repeat count set to the real depth. Cached by (base architecture, part, tower configuration, batch)."""
+    Layers of a pruned tower are identical, so a copy with two layers is lowered and folded, and its layer block
+    (named ``LAYER_BLOCK``) repeated to the real depth. Cached by (base architecture, part, tower shape, batch):
+    every depth of one shape shares one lowering."""
     from frontend import load_module
     from frontend.openclip import tower_modules
 
     arch = Arch.of(model, name)
     tc = getattr(config, PART_SIDE[part])
-    key = (arch, part, tc, batch)
+    key = (arch, part, tc.heads, tc.ffn, tc.width, batch)
     if key in _CACHE:
-        return _CACHE[key]
+        return with_depth(_CACHE[key], tc.layers)
     pruned = prune(model, config)
     tr = pruned.visual.transformer if part == "image" else pruned.transformer
     tr.resblocks = tr.resblocks[:2]
     mod, x = tower_modules(pruned, part, batch)[part]
-    g = load_module(mod, x, name=f"{arch.name}.{part}.{config.key()}")
+    g = load_module(mod, x, name=f"{arch.name}.{part}.h{tc.heads}-f{tc.ffn}-w{tc.width}")
     two = [b for b in g.blocks if b.repeat == 2]
     if not two:
         raise PruneError(f"lowering {arch.name} {part}: the two layers did not fold into one block")
     layer = max(two, key=lambda b: len(b.ops))
-    g = replace(g, blocks=[replace(b, repeat=tc.layers) if b is layer else b for b in g.blocks])
+    g = replace(g, blocks=[replace(b, name=LAYER_BLOCK) if b is layer else b for b in g.blocks])
     _CACHE[key] = g
-    return g
+    return with_depth(g, tc.layers)

@@ -22,8 +22,13 @@ def test_two_layer_lowering_equals_full(cfg, part):
     arch = Arch.of(m)
     config = CLIPConfig(**cfg)
     g = lower_tower(m, config, part)
+    side = "vision" if part == "image" else "text"
     mod, x = tower_modules(prune(m, config), part)[part]
     full = load_module(mod, x)
     assert ir.totals(g) == ir.totals(full)
     assert ir.totals(g).macs == (vision_macs if part == "image" else text_macs)(arch, config)
-    assert lower_tower(m, config, part) is g and len(_CACHE) >= 1          # cached by configuration
+    n = len(_CACHE)
+    deeper_config = config.model_copy(update={side: getattr(config, side).model_copy(update={"layers": 5})})
+    deeper = lower_tower(m, deeper_config, part)
+    assert len(_CACHE) == n                                                # every depth of a shape: one lowering
+    assert ir.totals(deeper).macs == (vision_macs if part == "image" else text_macs)(arch, deeper_config)
