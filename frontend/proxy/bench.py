@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from functools import lru_cache
@@ -41,7 +43,12 @@ def batches(name: str = "train", n: int = TRAIN_N, batch: int = BATCH, seed: int
 
 
 def checkpoint_path(steps: int, cache_dir: str | Path | None = None) -> Path:
-    return cache_root(cache_dir) / "proxy" / f"{model.NAME}-s{steps}-b{BATCH}.pt"
+    """Cache file of a training run, keyed by everything that shapes the weights: the architecture, the data,
+    and the optimiser's settings (a change to any of them trains anew instead of loading a mismatched file)."""
+    signature = json.dumps({"cfg": model.PROXY_CFG, "steps": steps, "batch": BATCH, "lr": LR, "train_n": TRAIN_N,
+                            "data": data.SPLIT_SEEDS, "held_out": data.HELD_OUT}, sort_keys=True)
+    digest = hashlib.sha256(signature.encode()).hexdigest()[:12]
+    return cache_root(cache_dir) / "proxy" / f"{model.NAME}-s{steps}-b{BATCH}-{digest}.pt"
 
 
 def train(steps: int = DEFAULT_STEPS, cache_dir: str | Path | None = None, force: bool = False,
