@@ -16,14 +16,20 @@ from .tech import NODES_NM, Tech, tech_for
 Dataflow = Literal["os", "ws", "is"]
 DramKind = Literal["LPDDR4", "LPDDR5", "DDR4", "HBM2", "HBM3"]
 
-# Cycles per element on one vector lane; CATransformers' table (softmax 2, erf 15, sigmoid 12, tanh 27, div 10)
-# plus the simple ones. Functions not listed cost ``default`` cycles.
-DEFAULT_CYCLES_PER_ELEMENT = {
-    "default": 1.0, "add": 1.0, "subtract": 1.0, "multiply": 1.0, "mul": 1.0, "maximum": 1.0, "minimum": 1.0,
-    "relu": 1.0, "copy": 1.0, "cast": 1.0, "sum": 1.0, "mean": 1.0, "max": 1.0, "exp": 4.0, "softmax": 2.0,
-    "erf": 15.0, "gelu": 15.0, "sigmoid": 12.0, "silu": 13.0, "tanh": 27.0, "divide": 10.0, "div": 10.0,
-    "rsqrt": 10.0, "sqrt": 10.0, "layer_norm": 4.0, "power": 10.0, "log": 10.0,
-}
+VECTOR_CYCLES_FILE = Path(__file__).parent / "data" / "tech" / "vector_cycles.yaml"
+
+
+def _default_cycles() -> dict[str, float]:
+    """Cycles per element on one vector lane by function (CATransformers' table plus the simple ones), from
+    ``data/tech/vector_cycles.yaml``; functions not listed cost ``default`` cycles."""
+    try:
+        table = yaml.safe_load(VECTOR_CYCLES_FILE.read_text())["cycles_per_element"]
+        return {fn: float(e["value"]) for fn, e in table.items()}
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as e:
+        raise TechDataError(f"{VECTOR_CYCLES_FILE}: cannot read the vector cycle table ({e})") from None
+
+
+DEFAULT_CYCLES_PER_ELEMENT = _default_cycles()
 
 
 class _Part(BaseModel):

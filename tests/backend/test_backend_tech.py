@@ -14,6 +14,18 @@ def test_every_entry_has_value_unit_source():
             assert r["low"] <= r["value"] <= r["high"], r["key"]
 
 
+def test_vector_cycle_table_is_sourced_and_matches_catransformers():
+    import yaml
+
+    from backend.hardware import DEFAULT_CYCLES_PER_ELEMENT, VECTOR_CYCLES_FILE
+    table = yaml.safe_load(VECTOR_CYCLES_FILE.read_text())["cycles_per_element"]
+    for fn, e in table.items():
+        assert e["value"] > 0 and e["unit"] and e["source"], fn
+    # BRIEF §1: their per-element cycles -- softmax 2, erf 15, sigmoid 12, tanh 27, div 10
+    assert {k: DEFAULT_CYCLES_PER_ELEMENT[k] for k in ("softmax", "erf", "sigmoid", "tanh", "divide")} == \
+        {"softmax": 2, "erf": 15, "sigmoid": 12, "tanh": 27, "divide": 10}
+
+
 def test_mac_energy_matches_brief_derivations():
     # BRIEF §3: 8-bit MAC ~0.30 pJ at 45 nm, ~0.09 at 22 nm, ~0.03 at 7 nm
     assert tech_for(22).mac_energy_j(8) == pytest.approx(0.09e-12, rel=0.05)
