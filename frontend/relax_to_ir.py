@@ -62,8 +62,9 @@ class Converter:
         self.by_name: dict[str, Any] = {}  # the same, by variable name (legalised modules have new Var objects)
         self._names: set[str] = set()
         self.node = ""                      # name of the binding being converted (provenance)
-        self.legalized: dict[str, Any] | None = None
+        self.legalized: dict[str, Any] | None = None  # binding name -> binding of the TensorIR-legalised module
         self.module: tvm.IRModule | None = None
+        self._const_values: dict[str, np.ndarray] = {}  # constant tensor -> its value (a take's index, ...)
 
     # --- tensors -------------------------------------------------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -127,8 +128,6 @@ class Converter:
             return expr.value
         raise FrontendError(f"node {self.node!r}: cannot read an argument of type {type(expr).__name__}")
 
-    _const_values: dict[str, np.ndarray]
-
     def const_value(self, tensor: str) -> np.ndarray | None:
         return self._const_values.get(tensor)
 
@@ -146,7 +145,6 @@ class Converter:
 
     # --- driver --------------------------------------------------------------------------------------------
     def convert_function(self, func: relax.Function, num_inputs: int | None) -> Graph:
-        self._const_values = {}
         params = list(func.params)
         n_in = len(params) if num_inputs is None else num_inputs
         for i, p in enumerate(params):
