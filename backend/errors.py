@@ -17,3 +17,17 @@ class TechDataError(BackendError):
 
 class MappingError(BackendError):
     """An operator cannot be mapped onto the hardware (names the op and why)."""
+
+
+def describe_validation_error(e) -> str:
+    """One line per pydantic error: ``dotted.field: what is wrong`` (with the rejected value where it helps)."""
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "literal_error":
+            msg = f"{msg}; got {err.get('input')!r}"
+        elif err["type"] == "extra_forbidden":
+            msg = f"{msg} (unknown field)"
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)

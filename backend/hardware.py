@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import HardwareError, TechDataError
+from .errors import HardwareError, TechDataError, describe_validation_error
 from .tech import NODES_NM, Tech, tech_for
 
 Dataflow = Literal["os", "ws", "is"]
@@ -122,7 +122,7 @@ class Hardware(_Part):
         try:
             hw = cls.model_validate(doc)
         except ValidationError as e:
-            raise HardwareError(f"{source}: {_explain(e)}") from None
+            raise HardwareError(f"{source}: {describe_validation_error(e)}") from None
         try:
             hw.tech  # resolve overrides now so bad keys fail here, naming the file
         except TechDataError as e:
@@ -227,16 +227,3 @@ def leakage_w(hw: Hardware, area: dict[str, float]) -> float:
     logic = area["pe_array"] + area["vector"]
     sram_bits = 8 * (hw.cores * hw.local_buffer_bytes + hw.global_buffer_bytes)
     return logic * t.logic_leakage_w_per_mm2() + sram_bits * t.sram_leakage_w_per_bit()
-
-
-def _explain(e: ValidationError) -> str:
-    parts = []
-    for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "<top>"
-        msg = err["msg"]
-        if err["type"] == "literal_error":
-            msg = f"got {err.get('input')!r}; {msg.lower()}"
-        elif err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        parts.append(f"field {loc!r}: {msg}")
-    return "; ".join(parts)

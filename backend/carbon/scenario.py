@@ -8,6 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from ..errors import describe_validation_error
 from . import constants
 from .errors import ScenarioError
 
@@ -214,7 +215,7 @@ class Scenario(_Strict):
         try:
             sc = cls.model_validate(doc)
         except ValidationError as e:
-            raise ScenarioError(f"{where}: {_describe(e)}") from None
+            raise ScenarioError(f"{where}: {describe_validation_error(e)}") from None
         sc._base_dir = base_dir
         return sc
 
@@ -247,12 +248,3 @@ class Scenario(_Strict):
             node[parts[-1]] = value
         sc = Scenario.from_dict(doc, f"<scenario {self.name}>", self._base_dir)
         return sc
-
-
-def _describe(e: ValidationError) -> str:
-    parts = []
-    for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
