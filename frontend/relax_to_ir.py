@@ -212,7 +212,8 @@ def _flatten(v: Any) -> list[Any]:
 
 def relax_to_ir(mod: tvm.IRModule, name: str, bits: int = 8, func: str = "main") -> Graph:
     """Convert ``mod[func]`` into a validated IR graph."""
-    import frontend.rules  # noqa: F401  (fills RULES)
+    import frontend.rules  # noqa: F401  (fill RULES: the op table,
+    import frontend.tir_generic  # noqa: F401  and the call_tir rule of already-legalised modules)
 
     if func not in [gv.name_hint for gv in mod.get_global_vars()]:
         raise FrontendError(f"Relax module has no function {func!r}")

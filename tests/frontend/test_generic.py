@@ -69,3 +69,14 @@ def test_op_without_rule_or_legalisation_is_named():
     mod = module(lambda x: relax.op.sort(x), (8,))
     with pytest.raises(UnsupportedOpError, match=r"node 'lv': op 'relax.sort' has no CATX rule"):
         relax_to_ir(mod, "sort")
+
+
+def test_already_legalised_module_converts_its_call_tir():
+    from tvm import relax
+
+    mod = relax.transform.LegalizeOps()(module(lambda x: relax.op.nn.log_softmax(x, axis=-1), (2, 8, 16)))
+    g = relax_to_ir(mod, "log_softmax")
+    reductions = [op for op in g.ops if op.fn == "reduce"]
+    assert len(reductions) == 2  # the row max, then the sum of exponentials, each over the 16-wide axis
+    assert all(len(op.reduce) == 1 and op.dims[op.reduce[0]] == 16 for op in reductions)
+    assert g.tensors[g.outputs[0]].shape == (2, 8, 16)
