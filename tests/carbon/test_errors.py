@@ -92,8 +92,8 @@ def test_unknown_node_is_a_clear_error(est):
 
 
 def test_unknown_hardware_dram_kind(est):
-    d = Design(0.01, 0.0, 0.0, 0.01, 10.0, 22, "hbm2", 1.0)
-    with pytest.raises(ScenarioError, match=r"no embodied-carbon data for DRAM kind 'hbm2'.*dram\.g_per_gb"):
+    d = Design(0.01, 0.0, 0.0, 0.01, 10.0, 22, "gddr6", 1.0)
+    with pytest.raises(ScenarioError, match=r"no embodied-carbon data for DRAM kind 'gddr6'.*dram\.g_per_gb"):
         carbon(d, "catx-default")
     sc = scenarios.get("catx-default").replace(**{"manufacturing.dram": {"g_per_gb": {"value": 100, "low": 80,
                                                                                        "high": 150,
