@@ -57,3 +57,8 @@ def test_microbenchmarks_sit_under_datasheet_ceilings():
     assert 0.5 * 4.8 < best_copy < 4.8
     launch = m["launch"]
     assert 0 < launch["graph_s_per_empty_kernel"] <= launch["graph_s_per_kernel"] < launch["eager_device_s_per_kernel"]
+
+
+def test_summary_is_rendered_from_the_measurement_file():
+    from bench import gpu_summary
+    assert gpu_summary.TARGET.read_text() == gpu_summary.render(DOC), "run python bench/gpu_summary.py"
