@@ -17,6 +17,7 @@ from tvm import relax
 
 from ir import Access, CatxError, Graph, Op, OpKind, TensorRole, validate
 
+from .const_eval import evaluate, record_facts
 from .errors import FrontendError, UnboundDimensionError
 
 # A rule emits the ops computing ``out`` from ``call``; it returns an input's tensor name instead when the op
@@ -179,7 +180,9 @@ class Converter:
         tensors = [t for a in call.args for t in _flatten(self.value(a)) if isinstance(t, str)]
         if not any(self.role(t) in (TensorRole.INPUT, TensorRole.ACTIVATION) for t in tensors):
             weights = any(self.role(t) == TensorRole.PARAM for t in tensors) and "float" in str(var.ty)
-            return self.declare_output(var, TensorRole.PARAM if weights else TensorRole.CONST)
+            out = self.declare_output(var, TensorRole.PARAM if weights else TensorRole.CONST)
+            self.fold_value(op_name, call, var, out)
+            return out
         fn = RULES.get(op_name)
         if fn is None:
             from .tir_generic import convert_generic
@@ -195,7 +198,25 @@ class Converter:
         if same is not None:  # the op is a no-op (cast, same-shape broadcast): alias its input
             self.graph.tensors.pop(out)
             return same
+        if isinstance(out, str) and self.role(out) == TensorRole.CONST:  # a rule found it constant (full_like)
+            self.fold_value(op_name, call, var, out)
         return out
+
+    def fold_value(self, op_name: str, call: relax.Call, var: Any, out: Any) -> None:
+        """Record the value of a folded constant when its inputs' values are known (``frontend.const_eval``)."""
+        if not isinstance(out, str):
+            return
+        args = []
+        for a in call.args:
+            v = self.value(a)
+            if isinstance(v, str):
+                v = self._const_values.get(v)
+            elif isinstance(v, tuple) and any(isinstance(x, str) for x in _flatten(v)):
+                v = None
+            args.append(v)
+        value = evaluate(op_name, call, args, self.shape(out), str(getattr(var.ty, "dtype", "")))
+        if value is not None:
+            self._const_values[out] = value
 
     def declare_output(self, var: Any, role: TensorRole = TensorRole.ACTIVATION) -> Any:
         ty = var.ty
@@ -223,6 +244,7 @@ def relax_to_ir(mod: tvm.IRModule, name: str, bits: int = 8, func: str = "main")
     cv = Converter(name, bits)
     cv.module = mod
     g = cv.convert_function(f, num_inputs)
+    record_facts(g, cv._const_values)
     g.meta["frontend"] = "relax"
     g.meta["bits"] = bits
     return validate(g)

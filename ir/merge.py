@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from . import facts
 from .graph import Access, Block, Graph
 
 
@@ -22,5 +23,8 @@ def merge(name: str, parts: dict[str, Graph]) -> Graph:
         out.outputs += [rn(n) for n in g.outputs]
         out.blocks += [Block(rn(b.name), tuple(rn(n) for n in b.ops), b.repeat) for b in g.blocks]
         for k, v in g.meta.items():
-            out.meta.setdefault(k, v)
+            if k == facts.KEY:  # facts are keyed by tensor name: rename them with the tensors
+                out.meta.setdefault(k, {}).update({rn(t): f for t, f in v.items()})
+            else:
+                out.meta.setdefault(k, v)
     return out

@@ -12,13 +12,14 @@ from dataclasses import replace
 
 import numpy as np
 
+from . import facts
 from .graph import Access, Block, Graph, Op
 
 
 def signature(op: Op, graph: Graph) -> tuple:
     def acc(a: Access) -> tuple:
         t = graph.tensors[a.tensor]
-        return a.index, t.shape, t.bits, t.role.value
+        return a.index, t.shape, t.bits, t.role.value, repr(facts.of(graph, a.tensor))  # masks must agree too
     return (op.kind.value, op.fn, tuple(op.dims.items()), op.reduce, op.bits,
             tuple(acc(a) for a in op.inputs), acc(op.output),
             tuple(sorted((k, repr(v)) for k, v in op.attrs.items())))
@@ -87,7 +88,9 @@ def fold_repeats(graph: Graph, min_period: int = 3) -> Graph:
     outputs = [rename.get(t, t) for t in graph.outputs]
     used |= set(outputs)
     tensors = {n: t for n, t in graph.tensors.items() if n in used}
-    return Graph(graph.name, tensors, kept, list(graph.inputs), outputs, blocks, dict(graph.meta))
+    out = Graph(graph.name, tensors, kept, list(graph.inputs), outputs, blocks, dict(graph.meta))
+    facts.prune(out)
+    return out
 
 
 def expand_count(graph: Graph) -> int:

@@ -16,6 +16,35 @@ FORMAT = "catx-ir"
 VERSION = 1
 
 
+def op_to_dict(o: Op) -> dict[str, Any]:
+    return {
+        "name": o.name, "kind": o.kind.value, "fn": o.fn,
+        "dims": [[d, s] for d, s in o.dims.items()], "reduce": list(o.reduce),
+        "inputs": [{"tensor": a.tensor, "index": list(a.index)} for a in o.inputs],
+        "output": {"tensor": o.output.tensor, "index": list(o.output.index)},
+        "bits": o.bits, "provenance": list(o.provenance), "attrs": o.attrs,
+    }
+
+
+def op_from_dict(o: dict[str, Any], where: str = "<op>") -> Op:
+    out = _need(o, "output", where)
+    return Op(
+        name=_need(o, "name", where), kind=OpKind(_need(o, "kind", where)), fn=o.get("fn", ""),
+        dims={d: int(s) for d, s in _need(o, "dims", where)}, reduce=tuple(o.get("reduce", ())),
+        inputs=[Access(_need(a, "tensor", where), tuple(_need(a, "index", where))) for a in _need(o, "inputs", where)],
+        output=Access(_need(out, "tensor", where), tuple(_need(out, "index", where))),
+        bits=int(o.get("bits", 8)), provenance=tuple(o.get("provenance", ())), attrs=o.get("attrs", {}))
+
+
+def tensor_to_dict(t: Tensor) -> dict[str, Any]:
+    return {"name": t.name, "shape": list(t.shape), "bits": t.bits, "role": t.role.value}
+
+
+def tensor_from_dict(t: dict[str, Any], where: str = "<tensor>") -> Tensor:
+    return Tensor(_need(t, "name", where), tuple(_need(t, "shape", where)), int(_need(t, "bits", where)),
+                  TensorRole(_need(t, "role", where)))
+
+
 def to_dict(graph: Graph) -> dict[str, Any]:
     return {
         "format": FORMAT,
@@ -23,15 +52,8 @@ def to_dict(graph: Graph) -> dict[str, Any]:
         "name": graph.name,
         "inputs": list(graph.inputs),
         "outputs": list(graph.outputs),
-        "tensors": [{"name": t.name, "shape": list(t.shape), "bits": t.bits, "role": t.role.value}
-                    for t in graph.tensors.values()],
-        "ops": [{
-            "name": o.name, "kind": o.kind.value, "fn": o.fn,
-            "dims": [[d, s] for d, s in o.dims.items()], "reduce": list(o.reduce),
-            "inputs": [{"tensor": a.tensor, "index": list(a.index)} for a in o.inputs],
-            "output": {"tensor": o.output.tensor, "index": list(o.output.index)},
-            "bits": o.bits, "provenance": list(o.provenance), "attrs": o.attrs,
-        } for o in graph.ops],
+        "tensors": [tensor_to_dict(t) for t in graph.tensors.values()],
+        "ops": [op_to_dict(o) for o in graph.ops],
         "blocks": [{"name": b.name, "ops": list(b.ops), "repeat": b.repeat} for b in graph.blocks],
         "meta": graph.meta,
     }
@@ -52,18 +74,10 @@ def from_dict(doc: dict[str, Any], source: str = "<dict>") -> Graph:
         g = Graph(name=_need(doc, "name", source), inputs=list(_need(doc, "inputs", source)),
                   outputs=list(_need(doc, "outputs", source)), meta=doc.get("meta", {}))
         for i, t in enumerate(_need(doc, "tensors", source)):
-            w = f"{source}: tensors[{i}]"
-            g.tensors[_need(t, "name", w)] = Tensor(t["name"], tuple(_need(t, "shape", w)), int(_need(t, "bits", w)),
-                                                    TensorRole(_need(t, "role", w)))
+            tensor = tensor_from_dict(t, f"{source}: tensors[{i}]")
+            g.tensors[tensor.name] = tensor
         for i, o in enumerate(_need(doc, "ops", source)):
-            w = f"{source}: ops[{i}]"
-            out = _need(o, "output", w)
-            g.ops.append(Op(
-                name=_need(o, "name", w), kind=OpKind(_need(o, "kind", w)), fn=o.get("fn", ""),
-                dims={d: int(s) for d, s in _need(o, "dims", w)}, reduce=tuple(o.get("reduce", ())),
-                inputs=[Access(_need(a, "tensor", w), tuple(_need(a, "index", w))) for a in _need(o, "inputs", w)],
-                output=Access(_need(out, "tensor", w), tuple(_need(out, "index", w))),
-                bits=int(o.get("bits", 8)), provenance=tuple(o.get("provenance", ())), attrs=o.get("attrs", {})))
+            g.ops.append(op_from_dict(o, f"{source}: ops[{i}]"))
         for i, b in enumerate(doc.get("blocks", [])):
             w = f"{source}: blocks[{i}]"
             g.blocks.append(Block(_need(b, "name", w), tuple(_need(b, "ops", w)), int(_need(b, "repeat", w))))
