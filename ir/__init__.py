@@ -1,7 +1,21 @@
 """CATX's operator-graph IR: plain, hardware-oriented, serialisable; imports nothing from the other layers."""
 
-from .analysis import GraphTotals, arithmetic_intensity, is_contraction, macs, operand_bytes, totals, vector_ops
+from . import facts
+from .analysis import (
+                       GraphTotals,
+                       arithmetic_intensity,
+                       attention_parts,
+                       is_contraction,
+                       macs,
+                       operand_bytes,
+                       totals,
+                       vector_ops,
+)
+from .artefacts import drop_mask_artefacts
+from .attention import fuse_attention, unfused_graph
+from .epilogues import fuse_epilogues
 from .errors import CatxError, IRError, IRFormatError, IRValidationError
+from .fusion import fuse
 from .graph import Access, Block, Graph, Op, OpKind, Tensor, TensorRole
 from .merge import merge
 from .printer import dump, op_rows
@@ -11,7 +25,8 @@ from .validate import validate
 
 __all__ = [
     "Access", "Block", "CatxError", "Graph", "GraphTotals", "IRError", "IRFormatError", "IRValidationError", "Op",
-    "OpKind", "Tensor", "TensorRole", "arithmetic_intensity", "dump", "expand_count", "fold_repeats", "from_dict",
-    "from_json", "is_contraction", "load", "macs", "merge", "op_rows", "operand_bytes", "save", "signature", "to_dict",
-    "to_json", "totals", "validate", "vector_ops",
+    "OpKind", "Tensor", "TensorRole", "arithmetic_intensity", "attention_parts", "drop_mask_artefacts", "dump",
+    "expand_count", "facts", "fold_repeats", "from_dict", "from_json", "fuse", "fuse_attention", "fuse_epilogues",
+    "is_contraction", "load", "macs", "merge", "op_rows", "operand_bytes", "save", "signature", "to_dict", "to_json",
+    "totals", "unfused_graph", "validate", "vector_ops",
 ]

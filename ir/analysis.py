@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .graph import Graph, Op, TensorRole
+from .graph import Graph, Op, OpKind, TensorRole
+from .serialize import op_from_dict
 
 
 def is_contraction(op: Op) -> bool:
@@ -18,15 +19,28 @@ def is_contraction(op: Op) -> bool:
 
 
 def macs(op: Op) -> int:
-    """Multiply-accumulates of one execution (0 for non-contractions)."""
+    """Multiply-accumulates of one execution (0 for non-contractions); for fused attention, QK^T plus P.V."""
+    if op.kind == OpKind.ATTENTION:
+        d, dv = op.dims["d"], op.dims["dv"]
+        return op.iterations // (d * dv) * (d + dv)
     return op.iterations if is_contraction(op) else 0
 
 
 def vector_ops(op: Op) -> int:
-    """Element operations of one execution on a vector unit (0 for contractions and data movement)."""
-    if is_contraction(op) or op.kind.category == "movement":
+    """Element operations of one execution on a vector unit: a vector op's iterations; a contraction's fused
+    epilogue (``attrs["epilogue"]``); the parts of a fused attention (``attrs["unfused"]``); 0 for data movement."""
+    if op.kind == OpKind.ATTENTION:
+        return sum(vector_ops(p) for p in attention_parts(op))
+    if is_contraction(op):
+        return sum(int(e["iterations"]) for e in op.attrs.get("epilogue", ()))
+    if op.kind.category == "movement":
         return 0
     return op.iterations
+
+
+def attention_parts(op: Op) -> list[Op]:
+    """The original ops a fused ``attention`` op stands for, in order (see ``ir.attention``)."""
+    return [op_from_dict(d) for d in op.attrs.get("unfused", {}).get("ops", ())]
 
 
 def moved_elements(op: Op, graph: Graph) -> int:

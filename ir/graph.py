@@ -30,10 +30,12 @@ class OpKind(str, enum.Enum):
     PAD = "pad"
     EMBEDDING = "embedding"
     GENERIC = "generic"  # described from a TensorIR loop nest; contraction or not is read from its dims
+    ATTENTION = "attention"  # fused QK^T -> scale/mask -> softmax -> .V (ir.fuse_attention); see ir/attention.py
 
     @property
     def category(self) -> str:
-        """``contraction``, ``vector`` or ``movement`` -- which unit of an accelerator runs it."""
+        """``contraction``, ``vector``, ``movement`` or ``attention`` -- which unit of an accelerator runs it
+        (``attention``: a fused chain of two contractions and vector work, scheduled as one)."""
         return _CATEGORY[self]
 
 
@@ -43,6 +45,7 @@ _CATEGORY = {
     OpKind.SOFTMAX: "vector", OpKind.GENERIC: "vector",
     OpKind.RESHAPE: "movement", OpKind.TRANSPOSE: "movement", OpKind.CONCAT: "movement",
     OpKind.SLICE: "movement", OpKind.GATHER: "movement", OpKind.PAD: "movement", OpKind.EMBEDDING: "movement",
+    OpKind.ATTENTION: "attention",
 }
 
 
