@@ -4,11 +4,14 @@
 normalisations and reshapes/transposes that consume its result such that no intermediate escapes: every
 intermediate tensor is read only inside the run and is not a graph output (the contraction's result, too; a
 run may be a small diamond such as SiLU's ``x * sigmoid(x)``), and only the run's last tensor is read outside.
-The run must address the contraction's result through its own loop dims without splitting one (a reshape
-that would split a dim stops it) and must stay in the contraction's block.
+The run must address the contraction's result through affine maps of its loop dims and must stay in the
+contraction's block. A reshape after the contraction may split one of its output dims (torch flattens
+``[batch, seq, width]`` to ``[batch*seq, width]`` around every linear layer): the dim becomes two, ``m`` ->
+``m_hi, m_lo`` with ``m = m_hi*size(m_lo) + m_lo``, and the contraction's own index maps are rewritten to match.
 
-The fused op stays a contraction: same kind, dims, reduce and inputs (``inputs[0]``, ``inputs[1]`` are still the
-GEMM operands), followed by the run's other operands (bias, residual, gate, norm weights) with index maps over the
+The fused op stays a contraction: same kind, reduce and operand tensors (``inputs[0]``, ``inputs[1]`` are still
+the GEMM operands, read at the same elements; ``backend.as_gemm`` classifies split dims like the dim they came
+from), followed by the run's other operands (bias, residual, gate, norm weights) with index maps over the
 contraction's dims; its output is the run's last tensor. ``attrs["epilogue"]`` lists the run's vector ops in
 order, each ``{"fn", "kind", "iterations", "inputs"}`` (``iterations``: element operations per execution;
 ``inputs``: positions in ``op.inputs`` of the operands it reads besides the running value), plus ``"reduce"``
@@ -25,7 +28,7 @@ from .analysis import is_contraction
 from .graph import Access, Graph, Op, OpKind
 from .rewrite import Editor
 from .validate import validate
-from .views import Atoms, Layout, Untraceable, forward, layout_of
+from .views import Atoms, Layout, Untraceable, forward, layout_of, substitute
 
 MAX_EPILOGUE = 8
 
@@ -43,7 +46,7 @@ def _closed(ed: Editor, start: str, run: list[Op]) -> bool:
 
 def _grow(ed: Editor, c: Op) -> tuple[list[Op], dict[str, Layout], list[tuple[Op, int, Layout]], Atoms] | None:
     g = ed.graph
-    atoms = Atoms(allow_split=False)
+    atoms = Atoms()
     for d, s in c.dims.items():
         atoms.new(d, s)
     try:
@@ -101,7 +104,12 @@ def _fuse_one(ed: Editor, c: Op, run: list[Op], layouts: dict[str, Layout], side
         entries.append(e)
     last = run[-1].output.tensor
     output = Access(last, tuple(atoms.expr(axis) for axis in layouts[last]))
-    return Op(c.name, c.kind, dict(c.dims), inputs, output, reduce=c.reduce, fn=c.fn, bits=c.bits,
+    dims: dict[str, int] = {}
+    for d, s in c.dims.items():
+        parts = [leaf[1] for leaf in atoms.leaves(("a", d))] if d in atoms.split else [d]
+        dims.update({p: atoms.size[p] for p in parts})
+    inputs = [Access(a.tensor, tuple(substitute(atoms, e) for e in a.index)) for a in inputs]
+    return Op(c.name, c.kind, dims, inputs, output, reduce=c.reduce, fn=c.fn, bits=c.bits,
               provenance=(*c.provenance, *(p for o in run for p in o.provenance)),
               attrs={**c.attrs, "epilogue": entries})
 
@@ -116,6 +124,9 @@ def fuse_epilogues(graph: Graph) -> Graph:
         grown = _grow(ed, c)
         if grown is None:
             continue
-        fused = _fuse_one(ed, c, *grown)
+        try:
+            fused = _fuse_one(ed, c, *grown)
+        except Untraceable:  # an opaque index of the contraction uses a dim the epilogue splits
+            continue
         ed.replace([c, *grown[0]], fused)
     return validate(ed.finish())

@@ -110,6 +110,28 @@ class Atoms:
         return text or "0"
 
 
+def substitute(atoms: Atoms, expr: str) -> str:
+    """``expr`` (affine over atoms) rewritten over the leaves of the atoms that were split."""
+    if ix.is_opaque(expr):
+        if any(d in atoms.split for d in ix.dims_of(expr)):
+            raise Untraceable(f"opaque index {expr!r} uses a split dim")
+        return expr
+    terms, const = ix.parse(expr)
+    if not any(d in atoms.split for d, _ in terms):
+        return expr
+    out: list[str] = []
+    for d, coef in terms:
+        leaves = atoms.leaves(("a", d)) if d in atoms.split else [("a", d)]
+        strides = [1] * len(leaves)
+        for j in range(len(leaves) - 2, -1, -1):
+            strides[j] = strides[j + 1] * atoms.dsize(leaves[j + 1])
+        for leaf, stride in zip(leaves, strides):
+            c = coef * stride
+            out.append(leaf[1] if c == 1 else f"{leaf[1]}*{c}")
+    text = "+".join(out)
+    return f"{text}+{const}" if const > 0 else f"{text}{const}" if const < 0 else text
+
+
 def _affine_term(expr: str) -> tuple[str | None, int]:
     """(dim, constant) of ``dim`` / ``dim+c`` / ``c``; Untraceable otherwise."""
     if ix.is_opaque(expr):

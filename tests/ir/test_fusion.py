@@ -104,6 +104,29 @@ def test_folded_family(arch):
     check_attention(f, cfg)
     (att, k), = attention_ops(f)
     assert att.name in f.blocks[0].ops and f.blocks[0].repeat == k == cfg["layers"]
+    assert ir.fuse(f) == f  # nothing left to fuse: the passes are idempotent
+
+
+@pytest.mark.parametrize("arch", ["bert", "llama"])
+def test_batch_of_three(arch):
+    """torch flattens [batch, seq] to one GEMM dim: attention splits it into batch and heads, epilogues split it
+    back to write the [batch, seq, width] residual stream."""
+    import torch
+
+    cfg, _ = family(arch)
+    module, inputs = zoo.ARCHITECTURES[arch]()
+    g = frontend.load_module(module, tuple(torch.cat([t] * 3) for t in inputs), name=arch)
+    t0 = ir.totals(g)
+    f = ir.fuse(g)
+    t1 = ir.totals(f)
+    assert (t1.macs, t1.vector_ops) == (t0.macs, t0.vector_ops) and t1.ops < t0.ops
+    check_graph(f)
+    for op, _ in attention_ops(f):
+        batch = math.prod(op.dims[b] for b in op.attrs["roles"]["batch"])
+        assert batch == 3 * cfg["kv_heads"] and op.attrs["kv_groups"] == cfg["heads"] // cfg["kv_heads"]
+    split = [o for o in f.ops if "m_hi" in o.dims]
+    assert split and all(o.dims["m_hi"] * o.dims["m_lo"] == 3 * cfg["seq"] for o in split)
+    assert all(ir.macs(o) == ir.macs(g.op(o.name)) for o in split)
 
 
 @pytest.mark.parametrize("arch", ["bert", "llama", "clip_text"])

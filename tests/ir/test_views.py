@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ir import Access, Op, OpKind
-from ir.views import Atoms, Untraceable, backward, forward
+from ir.views import Atoms, Untraceable, backward, forward, substitute
 
 
 def _factorisations(n: int, parts: int) -> list[tuple[int, ...]]:
@@ -147,3 +147,15 @@ def test_splitting_can_be_forbidden():
     split = atoms.regroup([[atoms.new("n", 12)]], (3, 4))
     assert [atoms.expr(a) for a in split] == ["n_hi", "n_lo"] and atoms.split["n"] == ("n_hi", "n_lo")
     assert (atoms.size["n_hi"], atoms.size["n_lo"]) == (3, 4)
+
+
+def test_substitute_rewrites_a_split_dim_exactly():
+    """A strided, padded window ``oh*2+kh-1`` over a dim split 12 -> (3, 4) addresses the same positions."""
+    atoms = Atoms()
+    atoms.regroup([[atoms.new("oh", 12)]], (3, 4))
+    atoms.new("kh", 3)
+    e = substitute(atoms, "oh*2+kh-1")
+    assert e == "oh_hi*8+oh_lo*2+kh-1"
+    for oh, kh in itertools.product(range(12), range(3)):
+        hi, lo = divmod(oh, 4)
+        assert evaluate(e, {"oh_hi": hi, "oh_lo": lo, "kh": kh}) == oh * 2 + kh - 1
