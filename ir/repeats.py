@@ -1,9 +1,10 @@
 """Repeated-block detection: identical consecutive layers are stored once with a repeat count.
 
 Two ops are interchangeable when their kind, function, dims, index maps and operand shapes/roles agree (names
-are ignored). The pass finds the tandem repeat that removes the most ops, keeps its first copy as a Block, and
-recurses on what lies before and after it. Tensors produced by the dropped copies are renamed to their
-counterparts in the kept copy, so later ops still read declared tensors.
+are ignored), and so do the mask facts of their constant operands (``ir.facts``: triangle pattern, uniform
+value). The pass finds the tandem repeat that removes the most ops, keeps its first copy as a Block, and recurses
+on what lies before and after it. Tensors produced by the dropped copies are renamed to their counterparts in the
+kept copy, so later ops still read declared tensors.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from .graph import Access, Block, Graph, Op
 def signature(op: Op, graph: Graph) -> tuple:
     def acc(a: Access) -> tuple:
         t = graph.tensors[a.tensor]
-        return a.index, t.shape, t.bits, t.role.value, repr(facts.of(graph, a.tensor))  # masks must agree too
+        f = facts.of(graph, a.tensor)  # a causal and a windowed mask differ; a bias with a zero in it does not
+        return a.index, t.shape, t.bits, t.role.value, f.get("triangle"), repr(f.get("uniform"))
     return (op.kind.value, op.fn, tuple(op.dims.items()), op.reduce, op.bits,
             tuple(acc(a) for a in op.inputs), acc(op.output),
             tuple(sorted((k, repr(v)) for k, v in op.attrs.items())))

@@ -194,31 +194,31 @@ H, S, D = 2, 8, 4
 
 
 def attention_graph(mask: str | None = None, softmax_axis: int = 2, scores_escape: bool = False,
-                    mask_facts: dict | None = None, guard: bool = False) -> Graph:
-    """q [H,S,D] @ kT [H,D,S] -> /8 -> (mask) -> softmax -> (NaN guard) -> @ v [H,S,D]."""
+                    mask_facts: dict | None = None, guard: bool = False, keys: int = S) -> Graph:
+    """q [H,S,D] @ kT [H,D,T] -> /8 -> (mask) -> softmax -> (NaN guard) -> @ v [H,T,D]  (T = keys)."""
     g = Graph("att")
-    for name in ("q", "v"):
-        g.add_tensor(name, (H, S, D), role=TensorRole.INPUT)
-    g.add_tensor("kt", (H, D, S), role=TensorRole.INPUT)
+    g.add_tensor("q", (H, S, D), role=TensorRole.INPUT)
+    g.add_tensor("v", (H, keys, D), role=TensorRole.INPUT)
+    g.add_tensor("kt", (H, D, keys), role=TensorRole.INPUT)
     g.inputs = ["q", "kt", "v"]
     g.add_tensor("eight", (), role=TensorRole.CONST)
     g.add_tensor("ninf", (), role=TensorRole.CONST)
     g.meta[ir.facts.KEY] = {"eight": ir.facts.describe(np.float32(8)), "ninf": ir.facts.describe(np.float32(-np.inf))}
-    e3 = {"i0": H, "i1": S, "i2": S}
+    e3 = {"i0": H, "i1": S, "i2": keys}
     ix3 = ("i0", "i1", "i2")
-    mm = {"b0": H, "m": S, "n": S, "k": D}
+    mm = {"b0": H, "m": S, "n": keys, "k": D}
     ops = [Op("qk", OpKind.BATCH_MATMUL, mm, [Access("q", ("b0", "m", "k")), Access("kt", ("b0", "k", "n"))],
               Access("s", ("b0", "m", "n")), reduce=("k",), fn="matmul"),
            Op("scale", OpKind.ELEMENTWISE, e3, [Access("s", ix3), Access("eight", ())], Access("x", ix3),
               fn="divide")]
     x = "x"
     if mask == "where":
-        g.add_tensor("mask", (S, S), bits=8, role=TensorRole.CONST)
+        g.add_tensor("mask", (S, keys), bits=8, role=TensorRole.CONST)
         ops.append(Op("mask", OpKind.ELEMENTWISE, e3, [Access("mask", ("i1", "i2")), Access("ninf", ()),
                                                       Access("x", ix3)], Access("xm", ix3), fn="where"))
         x = "xm"
     elif mask == "bias":
-        g.add_tensor("mask", (1, S, S), role=TensorRole.PARAM)
+        g.add_tensor("mask", (1, S, keys), role=TensorRole.PARAM)
         ops.append(Op("mask", OpKind.ELEMENTWISE, e3, [Access("x", ix3), Access("mask", ("0", "i1", "i2"))],
                       Access("xm", ix3), fn="add"))
         x = "xm"
@@ -228,8 +228,8 @@ def attention_graph(mask: str | None = None, softmax_axis: int = 2, scores_escap
                   fn="softmax"))
     p = "p"
     if guard:
-        g.add_tensor("zeros", (H, S, S), role=TensorRole.CONST)
-        g.meta[ir.facts.KEY]["zeros"] = ir.facts.describe(np.zeros((H, S, S), np.float32))
+        g.add_tensor("zeros", (H, S, keys), role=TensorRole.CONST)
+        g.meta[ir.facts.KEY]["zeros"] = ir.facts.describe(np.zeros((H, S, keys), np.float32))
         red = ("i0", "i1", "0")
         ops += [Op("eq", OpKind.ELEMENTWISE, e3, [Access(x, ix3), Access("ninf", ())], Access("eq", ix3), fn="equal"),
                 Op("not", OpKind.ELEMENTWISE, e3, [Access("eq", ix3)], Access("ne", ix3), fn="logical_not"),
@@ -241,12 +241,12 @@ def attention_graph(mask: str | None = None, softmax_axis: int = 2, scores_escap
         g.add_tensor("an", (H, S, 1))
         g.add_tensor("al", (H, S, 1))
         p = "pg"
-    ops.append(Op("pv", OpKind.BATCH_MATMUL, {"b0": H, "m": S, "n": D, "k": S},
+    ops.append(Op("pv", OpKind.BATCH_MATMUL, {"b0": H, "m": S, "n": D, "k": keys},
                   [Access(p, ("b0", "m", "k")), Access("v", ("b0", "k", "n"))], Access("o", ("b0", "m", "n")),
                   reduce=("k",), fn="matmul"))
     for o in ops:
         if o.output.tensor not in g.tensors:
-            g.add_tensor(o.output.tensor, (H, S, D) if o.output.tensor == "o" else (H, S, S))
+            g.add_tensor(o.output.tensor, (H, S, D) if o.output.tensor == "o" else (H, S, keys))
     g.ops = ops
     g.outputs = ["o", "s"] if scores_escape else ["o"]
     return ir.validate(g)
@@ -264,6 +264,15 @@ def test_plain_attention_fuses():
     assert [a.index for a in op.inputs] == [("b0", "q", "d"), ("b0", "d", "kv"), ("b0", "kv", "dv")]
     assert (op.attrs["causal"], op.attrs["kv_groups"], op.attrs["scale"]) == (False, 1, 1 / 8)
     assert ir.macs(op) == 2 * H * S * S * D and ir.vector_ops(op) == 2 * H * S * S  # divide + softmax
+
+
+def test_cross_attention_keeps_query_and_key_lengths_apart():
+    g = attention_graph(keys=5)
+    (op,) = fused_attention(g)
+    assert (op.dims["q"], op.dims["kv"]) == (S, 5) and ir.macs(op) == 2 * H * S * 5 * D
+    tri = ir.facts.describe(~np.tril(np.ones((S, 5), bool)))
+    (op,) = fused_attention(attention_graph("where", mask_facts=tri, keys=5))
+    assert op.attrs["causal"] is False and op.inputs[3].tensor == "mask"  # a triangle over a non-square is data
 
 
 def test_scores_read_twice_do_not_fuse():
@@ -379,3 +388,36 @@ def test_onnx_family(tmp_path, arch):
     g = frontend.load(str(path))
     f = run_passes(g, cfg, sdpa=False)  # the ONNX exporter writes SDPA without the NaN guard
     check_attention(f, cfg)
+
+
+def masked_layers(patterns: list[np.ndarray]) -> Graph:
+    """One (where mask -> tanh -> add) layer per mask pattern, chained."""
+    g = Graph("layers")
+    g.add_tensor("x", (S, S), role=TensorRole.INPUT)
+    g.add_tensor("x0", (S, S))
+    g.add_tensor("ninf", (), role=TensorRole.CONST)
+    g.inputs = ["x"]
+    g.meta[ir.facts.KEY] = {"ninf": ir.facts.describe(np.float32(-np.inf))}
+    e = {"i0": S, "i1": S}
+    ix2 = ("i0", "i1")
+    g.ops.append(Op("stem", OpKind.ELEMENTWISE, e, [Access("x", ix2)], Access("x0", ix2), fn="negative"))
+    for i, p in enumerate(patterns):
+        g.add_tensor(f"m{i}", (S, S), role=TensorRole.CONST)
+        g.meta[ir.facts.KEY][f"m{i}"] = ir.facts.describe(p)
+        for t in (f"w{i}", f"t{i}", f"x{i + 1}"):
+            g.add_tensor(t, (S, S))
+        g.ops += [Op(f"where{i}", OpKind.ELEMENTWISE, e, [Access(f"m{i}", ix2), Access("ninf", ()),
+                                                          Access(f"x{i}", ix2)], Access(f"w{i}", ix2), fn="where"),
+                  Op(f"tanh{i}", OpKind.ELEMENTWISE, e, [Access(f"w{i}", ix2)], Access(f"t{i}", ix2), fn="tanh"),
+                  Op(f"add{i}", OpKind.ELEMENTWISE, e, [Access(f"t{i}", ix2), Access(f"x{i}", ix2)],
+                     Access(f"x{i + 1}", ix2), fn="add")]
+    g.outputs = [f"x{len(patterns)}"]
+    return ir.validate(g)
+
+
+def test_layers_with_different_masks_do_not_fold_together():
+    causal = ~np.tril(np.ones((S, S), bool))
+    window = causal | np.tril(np.ones((S, S), bool), -3)  # causal with a sliding window of 3
+    assert [b.repeat for b in ir.fold_repeats(masked_layers([causal] * 4)).blocks] == [4]
+    mixed = ir.fold_repeats(masked_layers([causal, window] * 2))
+    assert [b.repeat for b in mixed.blocks] == [2] and len(mixed.blocks[0].ops) == 6  # (causal, window) x 2
