@@ -233,19 +233,8 @@ def _trace(ed: Editor, qk: Op) -> _Match | None:
             break
         m.tail.append(r)
         t = r.output.tensor
-    # keep only path ops whose results nothing outside reads; then only what traces
-    while True:
-        region = {o.name for o in (qk, pv, *chain, *m.tail, *(p for path in m.paths for p in path))}
-        cut = False
-        for k, path in enumerate(m.paths):
-            for j, p in enumerate(path):
-                if ed.escapes(p.output.tensor, region):
-                    m.paths[k] = path[:j]
-                    cut = True
-                    break
-        if not cut:
-            break
-    while True:
+    _settle(ed, m)
+    while True:  # then keep only what traces
         try:
             _build(ed, m)
             return m
@@ -255,8 +244,28 @@ def _trace(ed: Editor, qk: Op) -> _Match | None:
             elif any(m.paths):
                 k = max(range(3), key=lambda k: len(m.paths[k]))
                 m.paths[k] = m.paths[k][:-1]
+                _settle(ed, m)
             else:
                 return None
+
+
+def _settle(ed: Editor, m: _Match) -> None:
+    """Cut each Q/K/V path before the first op whose result is read outside the region or is where another path
+    starts (a path may stop short of an op that a sibling path, sharing it, absorbed)."""
+    operands = [(m.qk, 0), (m.qk, 1), (m.pv, 1)]
+    while True:
+        region = {o.name for o in (m.qk, m.pv, *m.chain, *m.tail, *(p for path in m.paths for p in path))}
+        sources = {path[-1].inputs[_source_index(ed, path[-1])].tensor if path else op.inputs[i].tensor
+                   for path, (op, i) in zip(m.paths, operands)}
+        cut = False
+        for k, path in enumerate(m.paths):
+            for j, p in enumerate(path):
+                if ed.escapes(p.output.tensor, region) or p.output.tensor in sources:
+                    m.paths[k] = path[:j]
+                    cut = True
+                    break
+        if not cut:
+            return
 
 
 def _value(ed: Editor, tensor: str) -> float | None:
@@ -314,7 +323,7 @@ def _fuse_one(ed: Editor, m: _Match) -> Op | None:
     leaves = [d[1] for z in b.batch for d in a.leaves(("a", z))]
     group = [z for z in leaves if z in sets[0] and z not in sets[1] | sets[2]]
     if len(group) > 1 or sets[1] - {"kv", "d"} != sets[2] - {"kv", "dv"} or \
-            not {"q", "d"} <= sets[0] or not {"kv", "d"} <= sets[1] or not {"kv", "dv"} <= sets[2] or \
+            not {"q", "d"} | set(leaves) <= sets[0] or not {"kv", "d"} <= sets[1] or not {"kv", "dv"} <= sets[2] or \
             not set(leaves) | {"q", "dv"} <= out_atoms | {z for z in leaves if a.size[z] == 1}:
         return None
     names = _names(b, group[0] if group else None)
