@@ -12,11 +12,12 @@ import ir
 from ir.repeats import signature as op_signature
 
 from .contraction import as_gemm
-from .costs import HwConsts, consts
+from .cost import Ports
+from .costs import DRAM, HwConsts, consts
 from .errors import BackendError
 from .hardware import Hardware
-from .mapper import COMPONENTS, TARGETS, OpCost, map_gemm
-from .vector import movement_cost, vector_cost
+from .mapper import TARGETS, OpCost, components, map_gemm
+from .vector import describe, free_view, is_free_view, movement
 
 _CACHE: dict[tuple, OpCost] = {}
 _CACHE_MAX = 200_000
@@ -102,7 +103,7 @@ def tensor_homes(graph: ir.Graph, c: HwConsts) -> dict[str, str]:
     outs = set(graph.outputs)
     homes = {}
     for name, t in graph.tensors.items():
-        small = t.numel * c.bits_a <= c.resident_bits
+        small = c.home != DRAM and t.numel * c.bits_a <= c.resident_bits
         homes[name] = "glb" if (t.role == ir.TensorRole.ACTIVATION and small and name not in outs) else "dram"
     return homes
 
@@ -121,25 +122,29 @@ def fusable_inputs(graph: ir.Graph) -> set[tuple[str, str]]:
 
 
 def op_cost(op: ir.Op, graph: ir.Graph, hw: Hardware, c: HwConsts, homes: dict[str, str], fused: set,
-            target: str, sig: str) -> OpCost:
+            target: str, sig: str, ports: Ports | None = None) -> OpCost:
     loc = tuple("local" if (op.name, a.tensor) in fused else homes[a.tensor] for a in op.inputs)
     key = (op_signature(op, graph), loc, homes[op.output.tensor], sig, target)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
+    ports = ports or Ports.of([c])
     if ir.is_contraction(op):
-        g = as_gemm(op)
         res = (loc[0] in ("glb", "local"), loc[1] in ("glb", "local"), homes[op.output.tensor] == "glb")
-        cost = map_gemm(g, c, res, target)
+        cost = map_gemm(as_gemm(op), c, res, target)
     elif op.kind.category == "movement":
         t = graph.tensors[op.output.tensor]
-        src = loc[0] if loc else "dram"
-        cost = movement_cost(op.kind.value, t.numel * c.bits_a, src, homes[op.output.tensor], c)
+        src, dst = (loc[0] if loc else "dram"), homes[op.output.tensor]
+        if is_free_view(op.kind.value, src, dst):
+            cost = free_view(c)
+        else:
+            reads, write = movement(op.kind.value, t.numel * c.bits_a, src, dst)
+            cost = describe(c, ports, 0, 0.0, reads, write, op.kind.value, stream=False)
     else:
         reads = [(graph.tensors[a.tensor].numel * c.bits_a, h) for a, h in zip(op.inputs, loc)]
         write = (graph.tensors[op.output.tensor].numel * c.bits_a, homes[op.output.tensor])
         fn = op.fn or op.kind.value
-        cost = vector_cost(op.iterations, hw.vector_unit.cycles(fn), reads, write, c, fn)
+        cost = describe(c, ports, op.iterations, hw.vector_unit.cycles(fn), reads, write, fn)
         cost.schedule["fused_inputs"] = [t for (n, t) in fused if n == op.name]
     if len(_CACHE) > _CACHE_MAX:
         _CACHE.clear()
@@ -167,12 +172,13 @@ def estimate(graph: ir.Graph, hardware: Hardware, target: str = "edp", fuse: boo
     c = consts(hardware, sig)
     homes = tensor_homes(graph, c)
     fused = fusable_inputs(graph) if fuse else set()
-    totals = {k: 0.0 for k in COMPONENTS}
+    ports = Ports.of([c])
+    totals = {k: 0.0 for k in components(c)}
     cycles = 0.0
     records, bad = [], []
     macs = 0
     for op, k in graph.weighted_ops():
-        cost = op_cost(op, graph, hardware, c, homes, fused, op_targets.get(op.name, target), sig)
+        cost = op_cost(op, graph, hardware, c, homes, fused, op_targets.get(op.name, target), sig, ports)
         if not cost.feasible:
             bad.append(f"{op.name}: {cost.schedule.get('infeasible', 'infeasible')}")
         cycles += k * cost.cycles

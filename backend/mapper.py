@@ -1,13 +1,20 @@
-"""The exact GEMM mapper: chooses core split, dataflow, and tile + loop order at the local and global buffer.
+"""The exact GEMM mapper over an N-level memory hierarchy: core split, dataflow, per-PE reuse, and a tile, loop
+order and buffering per tiled level.
 
-The cost of one schedule is ``schedule_cost`` (pure, numpy-broadcastable). The search enumerates every core
-split and dataflow, and for each buffer level every (tile, order) candidate of ``tiling.level_table`` that fits
-(double-buffered or not). It prunes only candidates dominated in (traffic, first fill + last drain), which
-cannot win because cost is non-decreasing in both; ``tests/backend/test_mapper.py`` checks the optimum against
-brute force over the unpruned space.
+A schedule is: how the GEMM spreads over the cores (batch, M or N), the dataflow of the systolic array, how many
+stationary operands each PE keeps in the per-PE level (``systolic.py``), and for every per-core and per-chip level
+a tile, a loop order and single or double buffering (``tiling.py``). Levels are tiled independently over the
+problem one instance serves (the core's share for per-core levels, the whole GEMM for per-chip ones): a level's
+fills are what its own loop nest fetches from its parent. ``cost.schedule_cost`` prices a schedule.
 
-Levels are tiled independently over the whole problem: the local buffer's fills are what its own loop nest
-fetches from the global buffer, and the global buffer's fills what its loop nest fetches from DRAM.
+The search is exact over that space: it evaluates every combination, vectorised, after pruning per level only the
+candidates dominated in every quantity the cost depends on (per parent: bits filled and drained, first fill and
+last drain) -- the cost is non-decreasing in each, so they cannot win -- and per-PE expansions that only add
+padding for every configuration. ``tests/backend/test_backend_mapper.py`` checks the optimum against brute force
+over the unpruned space with two, three and four levels.
+
+``search`` evaluates many configurations of one structure at once (the sweep); ``map_gemm`` is the one-design
+case and also returns the schedule.
 """
 
 from __future__ import annotations
@@ -15,16 +22,22 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from . import systolic, tiling
 from .contraction import Gemm
-from .costs import HwConsts
+from .cost import Ports, State, finish, level, objective, schedule_cost, start
+from .costs import DRAM, HwConsts
 
 TARGETS = ("latency", "energy", "edp")
-COMPONENTS = ("mac", "vector", "register_file", "local_buffer", "global_buffer", "dram", "leakage")
+OPERAND_NAMES = ("A", "B", "C")
+
+
+def components(c: HwConsts) -> tuple[str, ...]:
+    """Energy components of an estimate on this hardware."""
+    return ("mac", "pipeline_registers", "vector", *(lv.name for lv in c.levels), "dram", "leakage")
 
 
 @dataclass
@@ -41,46 +54,6 @@ class OpCost:
         return sum(self.energy_by_component_j.values())
 
 
-def schedule_cost(c: HwConsts, macs, cc, port, tl, el, db_l, td, ed, db_d):
-    """Cycles and energy components of schedules (all args broadcastable arrays; per-core values for the local
-    level: compute cycles ``cc``, array<->local bits ``port``, local fill bits ``tl`` and first-fill ``el``;
-    ``td``/``ed`` for the global buffer's DRAM traffic). Returns (cycles, parts, terms)."""
-    t_port = (port + tl) / c.bw_local
-    s_l = c.cores * tl / c.bw_glb
-    base = np.maximum(cc, t_port)
-    inner = np.where(db_l, np.maximum(base, s_l), base + s_l)
-    s_d = td / c.bw_dram
-    total = np.where(db_d, np.maximum(inner, s_d), inner + s_d)
-    g_port = (c.cores * tl + td) / c.bw_glb
-    total = np.maximum(total, g_port)
-    total = total + c.cores * el / c.bw_glb + ed / c.bw_dram
-    parts = {
-        "mac": macs * c.e_mac,
-        "register_file": macs * c.e_reg_per_mac,
-        "local_buffer": c.cores * (port + tl) * c.e_local,
-        "global_buffer": (c.cores * tl + td) * c.e_glb,
-        "dram": td * c.e_dram,
-        "leakage": c.leak_w * total / c.clock_hz,
-    }
-    terms = {"compute": cc, "local_buffer": t_port, "global_buffer": np.maximum(s_l, g_port), "dram": s_d}
-    return total, parts, terms
-
-
-def _at(v, shape: tuple[int, ...], i: int, j: int) -> float:
-    """Element (i, j) of ``v`` broadcast to ``shape``."""
-    return float(np.broadcast_to(v, shape)[i, j])
-
-
-def objective(target: str, cycles, energy):
-    if target == "latency":
-        return cycles + energy * 1e-30          # ties go to the lower energy
-    if target == "energy":
-        return energy + cycles * 1e-30
-    if target == "edp":
-        return cycles * energy
-    raise ValueError(f"unknown target {target!r} (allowed: {TARGETS})")
-
-
 def splits(g: Gemm, cores: int) -> list[tuple[str, int, int, int]]:
     """(dim, b, m, n) per core for every way to spread the GEMM over the cores (batch, M or N)."""
     if cores == 1:
@@ -91,96 +64,595 @@ def splits(g: Gemm, cores: int) -> list[tuple[str, int, int, int]]:
     return keep or out[:1]
 
 
-def _fronts(table: tiling.LevelTable, capacity: float) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates worth evaluating at one level: the double-buffered front, plus single-buffered front points
-    that no double-buffered point matches in both traffic and edge (overlapping transfers is never slower)."""
-    db = tiling.front(table, capacity, 2)
-    sb = tiling.front(table, capacity, 1)
-    if db.size and sb.size:
-        t_db, e_db = table.traffic_bits[db], table.edge_bits[db]
-        t_sb, e_sb = table.traffic_bits[sb], table.edge_bits[sb]
-        # db is sorted by traffic with strictly falling edge: the cheapest-edge db point with traffic <= t_sb
-        pos = np.searchsorted(t_db, t_sb, side="right") - 1
-        covered = (pos >= 0) & (e_db[np.maximum(pos, 0)] <= e_sb)
-        sb = sb[~covered]
-    idx = np.concatenate((db, sb))
-    flag = np.concatenate((np.ones(db.size, bool), np.zeros(sb.size, bool)))
-    return idx, flag
+# -- the array and the per-PE level -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ArrayChoice:
+    dataflow: str
+    er: int = 1             # stationary operands per PE along the rows' dim
+    ec: int = 1             # ... along the columns' dim
+    double: bool = False    # the per-PE level holds two sets (loading hidden behind streaming)
+    rf: bool = False        # the stationary operand sits in the per-PE level
+
+
+def _pow2_upto(x: int) -> list[int]:
+    out, e = [1], 2
+    while e <= x:
+        out.append(e)
+        e *= 2
+    return out
+
+
+def array_choices(c: HwConsts, m: int, k: int, n: int, rows_min: int, cols_min: int) -> list[ArrayChoice]:
+    """Dataflows, each alone and with every power-of-two per-PE expansion that fits the per-PE level. Expansions
+    beyond the one that makes a single fold for the smallest array are dropped (they only add padding)."""
+    out = []
+    pe = c.pe_level
+    for df in c.dataflows:
+        out.append(ArrayChoice(df))
+        x = systolic.STATIONARY[df]
+        if pe < 0 or not c.levels[pe].holds[x]:
+            continue
+        lv = c.levels[pe]
+        words = int(lv.cap_bits // _operand_bits(c)[x])
+        pr, pc, _ = systolic.extents(df, m, k, n)
+        er_max = min(words, 1 << max(0, math.ceil(math.log2(-(-pr // rows_min)))))
+        ec_max = min(words, 1 << max(0, math.ceil(math.log2(-(-pc // cols_min)))))
+        for er in _pow2_upto(er_max):
+            for ec in _pow2_upto(ec_max):
+                e = er * ec
+                if e > words:
+                    continue
+                out.append(ArrayChoice(df, er, ec, lv.db and 2 * e <= words, True))
+    return out
+
+
+def _operand_bits(c: HwConsts) -> tuple[int, int, int]:
+    """Bits of a stationary A, B and C word (C accumulates)."""
+    return c.bits_a, c.bits_b, c.bits_acc
+
+
+def array_stage(c: HwConsts, rows, cols, choices: Sequence[ArrayChoice], b1: int, m1: int, k: int, n1: int):
+    """Compute cycles (C, A) and (reads, writes) (C, A) at every level and DRAM from the array and the per-PE level,
+    as chip totals. ``rows``/``cols``: (C, 1) arrays of the configurations' array shapes."""
+    nl = len(c.levels)
+    bits = (c.bits_a, c.bits_b, c.bits_out, c.bits_acc)
+    sbits = _operand_bits(c)
+    ncfg = max(np.shape(rows)[0], np.shape(cols)[0])
+    na = len(choices)
+    cc = np.empty((ncfg, na))
+    rw = [[np.zeros((ncfg, na)), np.zeros((ncfg, na))] for _ in range(nl + 1)]
+    pe = c.pe_level
+    holder = [nl if (h := c.holder(x)) == DRAM else h for x in range(3)]
+    mac_side = c.cores * b1 * m1 * k * n1
+    for df in dict.fromkeys(ch.dataflow for ch in choices):
+        cols_a = np.array([a for a, ch in enumerate(choices) if ch.dataflow == df])
+        sel = [choices[a] for a in cols_a]
+        er = np.array([[ch.er for ch in sel]])
+        ec = np.array([[ch.ec for ch in sel]])
+        double = np.array([[ch.double for ch in sel]])
+        rf = np.array([ch.rf for ch in sel])
+        cyc = np.where(double, systolic.compute_cycles(df, m1, k, n1, rows, cols, b1, er, ec, True),
+                       systolic.compute_cycles(df, m1, k, n1, rows, cols, b1, er, ec, False))
+        cc[:, cols_a] = np.broadcast_to(cyc, (ncfg, len(sel)))
+        a_d, b_d, c_d, c_u = systolic.operand_traffic(df, m1, k, n1, rows, cols, bits, b1, er, ec)
+        stat = systolic.STATIONARY[df]
+        for x, (down, up) in enumerate(((a_d, 0), (b_d, 0), (c_d, c_u))):
+            down = np.broadcast_to(down * c.cores, (ncfg, len(sel)))
+            up = np.broadcast_to(up * c.cores, (ncfg, len(sel)))
+            h = holder[x]
+            if x == stat and rf.any():
+                p = c.levels[pe].parent[x]
+                p = nl if p == DRAM else p
+                mac = mac_side * sbits[x]
+                in_rf = rf[None, :]
+                _add(rw[pe][0], cols_a, np.where(in_rf, mac + up, 0.0))      # MACs read it; drains leave
+                _add(rw[pe][1], cols_a, np.where(in_rf, down + (mac if x == 2 else 0), 0.0))
+                _add(rw[p][0], cols_a, np.where(in_rf, down, 0.0))
+                _add(rw[p][1], cols_a, np.where(in_rf, up, 0.0))
+                _add(rw[h][0], cols_a, np.where(in_rf, 0.0, down))
+                _add(rw[h][1], cols_a, np.where(in_rf, 0.0, up))
+            else:
+                _add(rw[h][0], cols_a, down)
+                _add(rw[h][1], cols_a, up)
+    return cc, [tuple(x) for x in rw]
+
+
+def _add(target: np.ndarray, cols: np.ndarray, values) -> None:
+    target[:, cols] += values
+
+
+# -- tiled levels --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LevelFront:
+    """Candidates worth evaluating at one tiled level, per instance and per problem: table rows, double-buffered
+    flags, and per parent (fill, drain, first fill, last drain) bits."""
+
+    table: tiling.LevelTable
+    idx: np.ndarray
+    db: np.ndarray
+    parents: tuple[int, ...]
+    traffic: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
+    need: np.ndarray               # capacity (bits) a candidate needs, both copies when double-buffered
+
+
+def _by_parent(t: tiling.LevelTable, parent: tuple[int, int, int]) -> tuple[tuple[int, ...], list]:
+    groups: dict[int, list[int]] = {}
+    for x, p in enumerate(parent):
+        if p is not None:
+            groups.setdefault(p, []).append(x)
+    out = []
+    for p, xs in groups.items():
+        out.append(tuple(getattr(t, f)[:, xs].sum(axis=1) for f in ("down", "up", "edge_down", "edge_up")))
+    return tuple(groups), out
 
 
 @functools.lru_cache(maxsize=16384)
-def level_fronts(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights: tuple[int, int, int],
-                 capacity: float) -> tuple[tiling.LevelTable, np.ndarray, np.ndarray]:
-    """The level table of an m x k x n problem and its candidates worth evaluating under ``capacity`` bits."""
-    t = tiling.level_table(m, k, n, *bits, weights)
-    idx, flag = _fronts(t, capacity)
-    return t, idx, flag
+def level_front(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights: tuple[int, int, int],
+                capacity_bits: float, split: bool, db_allowed: bool, parent: tuple, mode: str,
+                edge_ratio: float = 1.0) -> LevelFront:
+    """The level's candidates that no other candidate matches or beats in every quantity the cost depends on:
+    double-buffered ones (when allowed), and single-buffered ones no double-buffered one covers (overlapping
+    transfers is never slower). ``parent[x]`` is where operand x comes from (None: not held here).
+
+    ``mode`` says what the cost depends on: "shared" (one parent, shared ports at the level and the parent: total
+    traffic, first fill + last drain), "split" (one parent, separate read and write ports somewhere: A + B fills,
+    partial sums -- drains are partial sums plus the final outputs -- and first fill + ``edge_ratio`` x last drain,
+    ``edge_ratio`` being the parent's read/write bandwidth ratio), "general" (several parents: everything per
+    parent)."""
+    held = tuple(None if w == 0 else p for w, p in zip(weights, parent))
+    orders = {"shared": "total", "split": "psum", "general": "all"}[mode]
+    t = tiling.level_table(m, k, n, bits, weights, orders)
+    parents, groups = _by_parent(t, held)
+    rows = len(t.order)
+    if not groups:                     # everything this level could hold is resident: nothing moves
+        feats = np.zeros((rows, 1))
+    elif mode == "shared":
+        d, u, ed, eu = groups[0]
+        feats = np.stack([d + u, ed + eu], 1).astype(np.float64)
+    elif mode == "split":
+        ab = (t.down[:, 0] + t.down[:, 1]).astype(np.float64)
+        feats = np.stack([ab, t.down[:, 2].astype(np.float64),
+                          (t.edge_down.sum(1) + edge_ratio * t.edge_up.sum(1)).astype(np.float64)], 1)
+    else:
+        feats = np.stack([np.stack(g, 1) for g in groups], 1).reshape(rows, -1).astype(np.float64)
+    fronts = []
+    copies_list = (2, 1) if db_allowed else (1,)
+    for copies in copies_list:
+        ok = np.nonzero(tiling.fits(t, capacity_bits, split, copies))[0]
+        if mode == "split" and groups:
+            fronts.append(ok[tiling.pareto_grouped(feats[ok, 0], feats[ok, 1], feats[ok, 2])])
+        else:
+            fronts.append(ok[tiling.pareto(feats[ok])])
+    if len(fronts) == 2 and fronts[0].size and fronts[1].size:
+        fronts[1] = fronts[1][~tiling._dominated_by(feats[fronts[0]], feats[fronts[1]])]
+    idx = np.concatenate(fronts)
+    dbf = np.concatenate([np.full(f.size, copies == 2) for f, copies in zip(fronts, copies_list)])
+    traffic = tuple(tuple(np.asarray(x[idx], dtype=np.float64) for x in g) for g in groups)
+    one = t.cap[idx].max(axis=1) if split else t.cap[idx].sum(axis=1)
+    return LevelFront(t, idx, dbf, parents, traffic, one.astype(np.float64) * np.where(dbf, 2, 1))
+
+
+def _level_fronts(cs: Sequence[HwConsts], g: Gemm, b1: int, m1: int, n1: int, res: tuple[bool, bool, bool]):
+    """Per level: None for the per-PE level, else (LevelFront, batch, instances, fits) where the front is the
+    union of the fronts at every capacity the configurations ``cs`` give the level and ``fits`` (C, F) says which
+    candidates each configuration can hold (None: all). None when some configuration fits no tile at some level."""
+    c = cs[0]
+    bits = (c.bits_a, c.bits_b, c.bits_out, c.bits_acc)
+    sizes = (g.m * g.k * c.bits_a, g.k * g.n * c.bits_b, g.m * g.n * c.bits_out)
+    out = []
+    for i, lv in enumerate(c.levels):
+        if lv.sharing == "per_pe":
+            out.append(None)
+            continue
+        mm, nn, bb = (m1, n1, b1) if lv.sharing == "per_core" else (g.m, g.n, g.b)
+        outward_of_home = c.home != DRAM and i >= c.home
+        weights = tuple(int(h and not (r and outward_of_home)) for h, r in zip(lv.holds, res))
+        caps = np.array([x.levels[i].cap_bits for x in cs], dtype=np.float64)
+        if i == c.home and not lv.split:
+            caps = caps - g.b * sum(sz for sz, r in zip(sizes, res) if r)
+        mode, ratio = front_mode(c, lv, weights)
+        distinct, which = np.unique(caps, return_inverse=True)
+        fronts = [level_front(mm, g.k, nn, bits, weights, float(v), lv.split, lv.db, lv.parent, mode, ratio)
+                  for v in distinct]
+        if any(f.idx.size == 0 for f in fronts):
+            return None
+        if len(fronts) == 1:
+            out.append((fronts[0], bb, lv.instances, None))
+            continue
+        f, member = _union(fronts)
+        out.append((f, bb, lv.instances, member[which]))      # each configuration: its own capacity's front
+    return out
+
+
+def _union(fronts: list[LevelFront]) -> tuple[LevelFront, np.ndarray]:
+    """The candidates of several fronts of one table (a (row, double-buffered) pair once), and which of them each
+    front has (fronts x candidates)."""
+    key = np.concatenate([f.idx * 2 + f.db for f in fronts])
+    uniq, keep = np.unique(key, return_index=True)
+    member = np.zeros((len(fronts), uniq.size), bool)
+    for i, f in enumerate(fronts):
+        member[i, np.searchsorted(uniq, f.idx * 2 + f.db)] = True
+    idx = np.concatenate([f.idx for f in fronts])[keep]
+    db = np.concatenate([f.db for f in fronts])[keep]
+    traffic = tuple(tuple(np.concatenate([f.traffic[gi][q] for f in fronts])[keep] for q in range(4))
+                    for gi in range(len(fronts[0].traffic)))
+    need = np.concatenate([f.need for f in fronts])[keep]
+    return LevelFront(fronts[0].table, idx, db, fronts[0].parents, traffic, need), member
+
+
+def front_mode(c: HwConsts, lv, weights) -> tuple[str, float]:
+    """How a tiled level's candidates are compared (see ``level_front``) and its parent's read/write ratio."""
+    parents = {p for p, w in zip(lv.parent, weights) if p is not None and w}
+    if len(parents) > 1:
+        return "general", 1.0
+    p = next(iter(parents), DRAM)
+    pl = None if p == DRAM else c.levels[p]
+    if lv.shared_port and (pl is None or pl.shared_port):
+        return "shared", 1.0
+    return "split", 1.0 if pl is None else pl.read_bw / pl.write_bw
+
+
+def residency(c: HwConsts, g: Gemm, resident: tuple[bool, bool, bool]) -> tuple[bool, bool, bool]:
+    """Which of A, B, C stay in the home level: only operands the home holds, and only while they leave it at
+    least half its capacity for tiles."""
+    if c.home == DRAM:
+        return (False, False, False)
+    home = c.levels[c.home]
+    return _residency(g.b, g.m, g.k, g.n, c.bits_a, c.bits_b, c.bits_out, home.holds, home.cap_bits,
+                      tuple(bool(r) for r in resident))
+
+
+@functools.lru_cache(maxsize=65536)
+def _residency(b, m, k, n, bits_a, bits_b, bits_out, holds, cap_bits, resident) -> tuple[bool, bool, bool]:
+    res = tuple(r and h for r, h in zip(resident, holds))
+    sizes = (m * k * bits_a, k * n * bits_b, m * n * bits_out)
+    if b * sum(s for s, r in zip(sizes, res) if r) > cap_bits / 2:
+        return (False, False, False)
+    return res
+
+
+# -- the search ----------------------------------------------------------------------------------------------------
+@dataclass
+class Best:
+    """Per configuration: the best objective, cycles, energy, and where it was found (for the schedule)."""
+
+    obj: np.ndarray
+    cycles: np.ndarray
+    energy: np.ndarray
+    where: list = field(default_factory=list)
+
+
+@dataclass
+class Stage:
+    """One tiled level's candidates as chip totals: fills and drains per parent, first fill / last drain per
+    parent, double buffering (the per-PE level has no stage: its choice is part of the array's)."""
+
+    j: int
+    fills: dict[int, tuple[np.ndarray, np.ndarray]]
+    edges: dict[int, tuple[np.ndarray, np.ndarray]]
+    db: np.ndarray
+    size: int
+    fits: np.ndarray | None          # (configurations, candidates): the ones on a configuration's own front
+
+
+def _stages(fronts) -> list[Stage | None]:
+    out = []
+    for j, entry in enumerate(fronts):
+        if entry is None:
+            out.append(None)
+            continue
+        f, batch, inst, fits = entry
+        out.append(Stage(j, {p: (batch * inst * d, batch * inst * u) for p, (d, u, _, _) in zip(f.parents, f.traffic)},
+                         {p: (inst * ed, inst * eu) for p, (_, _, ed, eu) in zip(f.parents, f.traffic)},
+                         f.db, int(f.idx.size), fits))
+    return out
+
+
+def _rows(x: dict[int, tuple[np.ndarray, np.ndarray]], idx=None):
+    """Candidate arrays as one row (broadcast against partial schedules), or the entries ``idx``."""
+    if idx is None:
+        return {p: (a[None, :], b[None, :]) for p, (a, b) in x.items()}
+    return {p: (a[idx], b[idx]) for p, (a, b) in x.items()}
+
+
+class _Bound:
+    """Lower bounds from the terms of the same equation, per configuration: for every level, the least its own
+    transfers take (fill time, first fill + last drain, energy at it and its parents); per candidate, the least a
+    complete schedule through it reaches; for a partial schedule, the least any completion reaches."""
+
+    def __init__(self, k: Ports, stages: list[Stage | None], ncfg: int, cc: np.ndarray, macs: int, array_rw):
+        nl = len(stages)
+        kk = k.take(np.arange(ncfg), 2)
+        fill = np.zeros((nl + 2, ncfg))
+        edge = np.zeros((nl + 2, ncfg))
+        energy = np.zeros((nl + 2, ncfg))
+        self.own: dict[int, tuple] = {}
+        for st in stages:
+            if st is None:
+                continue
+            f, e, en = 0.0, 0.0, 0.0
+            for p, (d, u) in st.fills.items():
+                pp = nl if p == DRAM else p
+                f = np.maximum(f, kk.port_time(pp, d[None, :] / kk.n[pp], u[None, :] / kk.n[pp]))
+                en = en + (d + u)[None, :] * (kk.e_bit[st.j] + kk.e_bit[pp])
+            for p, (ed, eu) in st.edges.items():
+                pp = nl if p == DRAM else p
+                e = e + kk.edge_time(pp, ed[None, :] / kk.n[pp], eu[None, :] / kk.n[pp])
+            down = sum((d for d, _ in st.fills.values()), np.zeros(st.size))
+            up = sum((u for _, u in st.fills.values()), np.zeros(st.size))
+            port = kk.port_time(st.j, up[None, :] / kk.n[st.j], down[None, :] / kk.n[st.j])
+            shape = (ncfg, st.size)
+            f, e, en, port = (np.broadcast_to(x, shape) for x in (f, e, en, port))
+            if st.fits is not None:
+                f, e, en = (np.where(st.fits, x, np.inf) for x in (f, e, en))
+            self.own[st.j] = (f, e, en, port)
+            fill[st.j], edge[st.j], energy[st.j] = f.min(axis=1), e.min(axis=1), en.min(axis=1)
+        self.fill_after = np.maximum.accumulate(fill[::-1], axis=0)[::-1]
+        self.edge_after = np.cumsum(edge[::-1], axis=0)[::-1]
+        self.energy_after = np.cumsum(energy[::-1], axis=0)[::-1]
+        self.edge_all, self.energy_all = edge.sum(axis=0), energy.sum(axis=0)
+        # the array's least compute and least energy (MACs and its own traffic)
+        k1 = k.take(np.arange(ncfg), 2)
+        e0 = macs * (k1.e_mac + k1.e_reg)
+        for j, (r, w) in enumerate(array_rw):
+            e0 = e0 + (r + w) * k1.e_bit[j]
+        self.t0, self.e0 = cc.min(axis=1), np.broadcast_to(e0, cc.shape).min(axis=1)
+        self.k = k
+
+    def candidates(self, target: str, j: int) -> np.ndarray:
+        """(configurations, candidates): the least objective of any complete schedule through each candidate."""
+        f, e, en, port = self.own[j]
+        kk = self.k
+        t = np.maximum(np.maximum(self.t0[:, None], f), port) + e + (self.edge_all - self.edge_after[j] +
+                                                                      self.edge_after[j + 1])[:, None]
+        energy = self.e0[:, None] + en + (self.energy_all - self.energy_after[j] + self.energy_after[j + 1])[:, None]
+        return objective(target, t, energy + kk.leak_w.reshape(-1, 1) * t / kk.clock_hz.reshape(-1, 1))
+
+    def parts(self, s: State, after: int, cfg: np.ndarray, k: Ports, skip: int = -1):
+        """(cycles, first fills + last drains, energy) no completion of partial schedules ``s`` (levels up to
+        ``after`` closed) can go below, leaving out level ``skip``'s own contributions."""
+        nl = len(k.n) - 1
+        rest = after + 1
+        nxt = rest + 1 if skip == rest else rest
+        t = np.maximum(s.t, self.fill_after[nxt][cfg])
+        for j in range(rest, nl + 1):
+            t = np.maximum(t, k.port_time(j, s.reads[j] / k.n[j], s.writes[j] / k.n[j]))
+        energy = s.energy + self.energy_after[nxt][cfg]
+        for j in range(rest, nl + 1):
+            energy = energy + (s.reads[j] + s.writes[j]) * k.e_bit[j]
+        return t, s.edge + self.edge_after[nxt][cfg], energy
+
+    def objective(self, target: str, s: State, after: int, cfg: np.ndarray, k: Ports):
+        """Least objective any completion of partial schedules ``s`` (levels up to ``after`` closed) reaches."""
+        t, edge, energy = self.parts(s, after, cfg, k)
+        t = t + edge
+        return objective(target, t, energy + k.leak_w * t / k.clock_hz)
+
+    def pairs(self, target: str, s: State, j: int, cfg: np.ndarray, k: Ports) -> np.ndarray:
+        """(partial schedules, candidates of level ``j``): a cheap bound on the objective of each extension, from
+        the partial schedule's bound and the candidate's own (its port, fill time, edges and energy alone)."""
+        t, edge, energy = (np.broadcast_to(x, cfg.shape) for x in self.parts(s, j - 1, cfg, k, skip=j))
+        f, e, en, port = self.own[j]
+        col = (slice(None), None)
+        t = np.maximum(np.maximum(t[col], f[cfg]), port[cfg]) + edge[col] + e[cfg]
+        energy = energy[col] + en[cfg]
+        return objective(target, t, energy + k.leak_w[col] * t / k.clock_hz[col])
+
+
+def _select(lb: np.ndarray, owner: np.ndarray, ub: np.ndarray, greedy: bool) -> np.ndarray:
+    """Positions of the partial schedules to keep (``owner``: their configuration, in ascending runs): those whose
+    bound does not exceed their configuration's best known objective, or with ``greedy`` the first with the least
+    bound per configuration."""
+    if not greedy:
+        return np.flatnonzero(lb <= ub[owner] * (1 + 1e-9))
+    if lb.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    least = np.minimum.reduceat(lb, starts)
+    at_min = np.flatnonzero(lb == np.repeat(least, np.diff(np.r_[starts, lb.size])))
+    first = at_min[np.r_[True, owner[at_min][1:] != owner[at_min][:-1]]]
+    return first[np.isfinite(lb[first])]
+
+
+def _initial(k1: Ports, macs: int, cc: np.ndarray, array_rw, stages: list[Stage | None]):
+    """Every (configuration, array choice) priced through the per-PE level (the levels before the first choice)."""
+    ncfg, na = cc.shape
+    cfg = np.repeat(np.arange(ncfg), na)
+    path = np.tile(np.arange(na), ncfg)[:, None]
+    k = k1.take(cfg, 1)
+    s = start(k, macs, cc.reshape(-1), [(r.reshape(-1), w.reshape(-1)) for r, w in array_rw])
+    s.terms = {}
+    j = 0
+    while j < len(stages) and stages[j] is None:
+        s = level(k, s, j)
+        j += 1
+    return cfg, path, s, j
+
+
+def _run(k1: Ports, initial, stages: list[Stage | None], target: str, ub: np.ndarray, greedy: bool,
+         bound: "_Bound", dive_width: int = 4):
+    """Branch and bound over the levels for every configuration: (configuration, objective, cycles, energy,
+    choices) of the complete schedules that survive. A partial schedule is extended only by the candidates that
+    fit its configuration and whose own bound can beat ``ub`` (the best known objective per configuration), and
+    kept only while its bound can; ``greedy`` instead keeps the single most promising partial schedule per
+    configuration at each level, extending it by the ``dive_width`` candidates of least own bound (a quick dive
+    that finds a good ``ub``)."""
+    cfg, path, s, first = initial
+    ncfg = ub.size
+    k = k1.take(cfg, 1)
+    for j in range(first, len(stages)):
+        st = stages[j]
+        if st is None:
+            s = level(k, s, j)
+            continue
+        keep = _select(bound.objective(target, s, j - 1, cfg, k), cfg, ub, greedy)
+        s, cfg, path = s.take(keep), cfg[keep], path[keep]
+        k = k1.take(cfg, 1)
+        ok = np.ones((ncfg, st.size), bool) if st.fits is None else st.fits
+        if greedy:
+            cand = bound.candidates(target, j)
+            width = min(dive_width, st.size)
+            top = np.argpartition(cand, width - 1, axis=1)[:, :width]
+            ok = np.zeros((ncfg, st.size), bool)
+            ok[np.arange(ncfg)[:, None], top] = True
+            rows, cols = np.nonzero(ok[cfg] & np.isfinite(cand[cfg]))
+        else:
+            ok = ok & (bound.candidates(target, j) <= ub[:, None] * (1 + 1e-9))
+            rows, cols = np.nonzero(ok[cfg] & (bound.pairs(target, s, j, cfg, k) <= ub[cfg][:, None] * (1 + 1e-9)))
+        if rows.size == 0:
+            return None
+        owner = cfg[rows]
+        kf = k1.take(owner, 1)
+        new = level(kf, s.take(rows), j, _rows(st.fills, cols), _rows(st.edges, cols), st.db[cols])
+        keep = _select(bound.objective(target, new, j, owner, kf), owner, ub, greedy)
+        s, cfg = new.take(keep), owner[keep]
+        path = np.concatenate((path[rows[keep]], cols[keep, None]), axis=1)
+        k = k1.take(cfg, 1)
+    if cfg.size == 0:
+        return None
+    s = finish(k, s)
+    return cfg, objective(target, s.t, s.energy), s.t, s.energy, path
+
+
+def search(g: Gemm, cs: Sequence[HwConsts], resident: tuple[bool, bool, bool] = (False, False, False),
+           target: str = "edp", keep_where: bool = False, ports: Ports | None = None) -> Best:
+    """The best schedule of ``g`` on each configuration of ``cs`` (all of one ``structure()``); ``ports``:
+    ``Ports.of(cs)`` when the caller already has it."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r} (allowed: {TARGETS})")
+    n = len(cs)
+    ports = ports or Ports.of(cs, 1)
+    best = Best(np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf), [None] * n)
+    by_res: dict[tuple, list[int]] = {}
+    for i, c in enumerate(cs):
+        by_res.setdefault(residency(c, g, resident), []).append(i)
+    for res, idx in by_res.items():
+        k1 = ports if len(idx) == n else ports.take(np.array(idx), 1)
+        part = _search(g, [cs[i] for i in idx], res, target, keep_where, k1)
+        for f in ("obj", "cycles", "energy"):
+            getattr(best, f)[idx] = getattr(part, f)
+        for i, w in zip(idx, part.where):
+            best.where[i] = w
+    return best
+
+
+def _search(g: Gemm, cs: Sequence[HwConsts], res: tuple[bool, bool, bool], target: str, keep_where: bool,
+            k1: Ports) -> Best:
+    c = cs[0]
+    n = len(cs)
+    rows = np.array([x.rows for x in cs], dtype=np.int64)[:, None]
+    cols = np.array([x.cols for x in cs], dtype=np.int64)[:, None]
+    best = Best(np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf), [None] * n)
+    for split, b1, m1, n1 in splits(g, c.cores):
+        fronts = _level_fronts(cs, g, b1, m1, n1, res)
+        if fronts is None:
+            continue
+        choices = array_choices(c, m1, g.k, n1, int(rows.min()), int(cols.min()))
+        cc, array_rw = array_stage(c, rows, cols, choices, b1, m1, g.k, n1)
+        stages = _stages(fronts)
+        bound = _Bound(k1, stages, n, cc, g.macs, array_rw)
+        initial = _initial(k1, g.macs, cc, array_rw, stages)
+        for greedy in (True, False):
+            out = _run(k1, initial, stages, target, best.obj, greedy, bound)
+            if out is None:
+                continue
+            cfg, obj, cyc, energy, path = out
+            order = np.lexsort((obj, cfg))                 # per configuration, its best first
+            firsts = order[np.unique(cfg[order], return_index=True)[1]]
+            for i in firsts:
+                ci = cfg[i]
+                if obj[i] < best.obj[ci]:
+                    best.obj[ci], best.cycles[ci], best.energy[ci] = obj[i], cyc[i], energy[i]
+                    if keep_where:
+                        best.where[ci] = (split, b1, m1, n1, choices, fronts, tuple(int(x) for x in path[i]))
+    return best
 
 
 def map_gemm(g: Gemm, c: HwConsts, resident: tuple[bool, bool, bool] = (False, False, False),
              target: str = "edp") -> OpCost:
-    """Best schedule of a GEMM under ``target``; ``resident`` says which of A, B, C live in the global buffer."""
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r} (allowed: {TARGETS})")
-    ba, bb, bo, bacc = c.bits_a, c.bits_b, c.bits_a, c.bits_acc
-    sizes = (g.m * g.k * ba, g.k * g.n * bb, g.m * g.n * bo)
-    res = tuple(bool(r) for r in resident)
-    res_bits = g.b * sum(s for s, r in zip(sizes, res) if r)
-    if res_bits > c.glb_bits / 2:              # resident operands must leave room for tiles
-        res, res_bits = (False, False, False), 0
-    weights = tuple(0 if r else 1 for r in res)
-    bits = (ba, bb, bo, bacc)
-    ot, o_idx, o_db = level_fronts(g.m, g.k, g.n, bits, weights, c.glb_bits - res_bits)
-    best = None
-    for split, b1, m1, n1 in splits(g, c.cores):
-        lt, l_idx, l_db = level_fronts(m1, g.k, n1, bits, (1, 1, 1), c.local_bits)
-        if l_idx.size == 0 or o_idx.size == 0:
+    """Best schedule of a GEMM under ``target``; ``resident`` says which of A, B, C live in the home level."""
+    res = residency(c, g, resident)
+    best = _search(g, [c], res, target, True, Ports.of([c], 1))
+    if not math.isfinite(best.obj[0]):
+        return OpCost(math.inf, {k: 0.0 for k in components(c)}, {"infeasible": why_infeasible(g, c)}, False)
+    return _schedule(g, c, res, target, *best.where[0])
+
+
+def _schedule(g: Gemm, c: HwConsts, res, target, split, b1, m1, n1, choices, fronts, path) -> OpCost:
+    """Re-price the winning schedule in detail (same equation) and describe it."""
+    ch = choices[path[0]]
+    picks = list(path[1:])
+    cc, array_rw = array_stage(c, np.array([[c.rows]]), np.array([[c.cols]]), [ch], b1, m1, g.k, n1)
+    k = Ports.of([c], 1)
+    fills, edges, db, chosen = [], [], [], []
+    for st, entry in zip(_stages(fronts), fronts):
+        if st is None:
+            fills.append(None)
+            edges.append(None)
+            db.append(False)
+            chosen.append(None)
             continue
-        for df in c.dataflows:
-            cc = systolic.compute_cycles(df, m1, g.k, n1, c.rows, c.cols, b1)
-            port = systolic.array_traffic_bits(df, m1, g.k, n1, c.rows, c.cols, ba, bb, bo, bacc, b1)
-            L = (slice(None), None)
-            cyc, parts, terms = schedule_cost(
-                c, g.macs, cc, port, b1 * lt.traffic_bits[l_idx][L], lt.edge_bits[l_idx][L], l_db[L],
-                g.b * ot.traffic_bits[o_idx][None, :], ot.edge_bits[o_idx][None, :], o_db[None, :])
-            energy = sum(parts.values())
-            obj = objective(target, cyc, energy)
-            i, j = np.unravel_index(int(np.argmin(obj)), obj.shape)
-            if best is None or obj[i, j] < best[0]:
-                sh = obj.shape
-                best = (float(obj[i, j]), split, df, (b1, m1, n1), lt, int(l_idx[i]), bool(l_db[i]),
-                        int(o_idx[j]), bool(o_db[j]), float(cyc[i, j]),
-                        {k: _at(v, sh, i, j) for k, v in parts.items()},
-                        {k: _at(v, sh, i, j) for k, v in terms.items()})
-    if best is None:
-        return OpCost(math.inf, {k: 0.0 for k in COMPONENTS}, {"infeasible": _why_infeasible(g, c)}, False)
-    _, split, df, (b1, m1, n1), lt, li, ldb, oi, odb, cyc, parts, terms = best
-    parts = {k: parts.get(k, 0.0) for k in COMPONENTS}
+        i = picks.pop(0)
+        fills.append(_rows(st.fills, [i]))
+        edges.append(_rows(st.edges, [i]))
+        db.append(st.db[[i]])
+        chosen.append((entry[0], int(entry[0].idx[i]), bool(st.db[i]), entry[1], entry[2]))
+    s = schedule_cost(k, g.macs, cc[0], [(r[0], w[0]) for r, w in array_rw], fills, edges, db,
+                      [lv.name for lv in c.levels], detail=True)
+
+    def one(x) -> float:
+        return float(np.asarray(x).reshape(-1)[0])
+    cyc = one(s.t)
+    nl = len(c.levels)
+    parts = {"mac": one(g.macs * k.e_mac), "pipeline_registers": one(g.macs * k.e_reg), "vector": 0.0}
+    for j, lv in enumerate(c.levels):
+        parts[lv.name] = one((s.reads[j] + s.writes[j]) * k.e_bit[j])
+    parts["dram"] = one((s.reads[nl] + s.writes[nl]) * k.e_bit[nl])
+    parts["leakage"] = one(k.leak_w * s.t / k.clock_hz)
+    terms = {name: one(v) for name, v in s.terms.items()}
     bound = max(terms, key=terms.get)
     util = g.macs / (cyc * c.cores * c.rows * c.cols) if cyc > 0 else 0.0
-    rows_dim, cols_dim, stream = systolic.spatial(df)
+    rows_dim, cols_dim, stream = systolic.spatial(ch.dataflow)
+    levels = []
+    for lv, pick in zip(c.levels, chosen):
+        if pick is None:
+            levels.append({"name": lv.name, "sharing": lv.sharing, "instances": lv.instances, "used": ch.rf,
+                           "holds": OPERAND_NAMES[systolic.STATIONARY[ch.dataflow]] if ch.rf else None,
+                           "expansion": {rows_dim: ch.er, cols_dim: ch.ec}, "double_buffered": ch.double})
+            continue
+        f, i, dbi, batch, inst = pick
+        levels.append(_level(lv, f.table, i, dbi, batch, inst,
+                             (b1, m1, g.k, n1) if lv.sharing == "per_core" else (g.b, g.m, g.k, g.n)))
     sched = {
-        "dataflow": df, "spatial": {"rows": rows_dim, "cols": cols_dim, "streamed": stream, "cores": split},
+        "dataflow": ch.dataflow, "spatial": {"rows": rows_dim, "cols": cols_dim, "streamed": stream, "cores": split},
+        "per_pe": {"expansion": {rows_dim: ch.er, cols_dim: ch.ec}, "double_buffered": ch.double} if ch.rf else None,
         "per_core": {"b": b1, "m": m1, "k": g.k, "n": n1},
-        "gemm": {"b": g.b, "m": g.m, "k": g.k, "n": g.n}, "dims": dict(g.classes),
-        "local_buffer": _level(lt, li, ldb, b1), "global_buffer": _level(ot, oi, odb, g.b),
-        "resident": dict(zip("ABC", res)), "utilisation": util, "bound": bound,
+        "gemm": {"b": g.b, "m": g.m, "k": g.k, "n": g.n}, "dims": dict(g.classes), "levels": levels,
+        "resident": dict(zip(OPERAND_NAMES, res)), "utilisation": util, "bound": bound,
         "cycles_by_term": terms, "target": target,
     }
     return OpCost(cyc, parts, sched)
 
 
-def _level(t: tiling.LevelTable, i: int, db: bool, batch: int) -> dict[str, Any]:
+def _level(lv, t: tiling.LevelTable, i: int, db: bool, batch: int, inst: int, problem) -> dict[str, Any]:
     order = [tiling.DIM[d] for d in tiling.ORDERS[int(t.order[i])]]
-    return {"tile": dict(zip(tiling.DIM, (int(x) for x in t.tiles[i]))),
+    moved = float((t.down[i] + t.up[i]).sum()) * batch * inst / 8
+    return {"name": lv.name, "sharing": lv.sharing, "instances": inst,
+            "problem": dict(zip("bmkn", (int(x) for x in problem))),
+            "tile": dict(zip(tiling.DIM, (int(x) for x in t.tiles[i]))),
             "trips": dict(zip(tiling.DIM, (int(x) for x in t.trips[i]))),
             "loop_order": order, "double_buffered": db,
-            "refetch": dict(zip("ABC", (int(x) for x in t.fetch_factor[i]))),
-            "traffic_bytes": batch * float(t.traffic_bits[i]) / 8, "tile_bytes": float(t.cap_bits[i]) / 8}
+            "refetch": dict(zip(OPERAND_NAMES, (int(x) for x in t.fetch_factor[i]))),
+            "traffic_bytes": moved, "tile_bytes": float(t.cap[i].sum()) / 8}
 
 
-def _why_infeasible(g: Gemm, c: HwConsts) -> str:
-    one = c.bits_a + c.bits_b + c.bits_acc
-    if one > c.local_bits:
-        return (f"local buffer of {c.local_bits / 8:.0f} B cannot hold even a 1x1x1 tile ({one / 8:.0f} B)")
-    return "no tile fits the global buffer next to the resident operands"
+def why_infeasible(g: Gemm, c: HwConsts) -> str:
+    one = {"A": c.bits_a, "B": c.bits_b, "C": c.bits_acc}
+    for lv in c.levels:
+        if lv.sharing == "per_pe":
+            continue
+        need = [one[x] for x, h in zip(OPERAND_NAMES, lv.holds) if h]
+        if (max(need) if lv.split else sum(need)) > lv.cap_bits:
+            return (f"{lv.name} of {lv.cap_bits / 8:.0f} B cannot hold even a 1x1x1 tile "
+                    f"({(max(need) if lv.split else sum(need)) / 8:.0f} B)")
+    return "no tile fits a level next to the resident operands"

@@ -35,6 +35,11 @@ def get(name: str) -> Hardware:
     return Hardware.from_yaml(path)
 
 
+def describe() -> list[tuple[str, str]]:
+    """(name, one-line description) of every preset."""
+    return [(n, get(n).description) for n in names()]
+
+
 def resolve(spec: str) -> Hardware:
     """A preset name or a path to a hardware YAML file."""
     if spec in names():

@@ -127,6 +127,10 @@ class Tech:
     def register_energy_j_per_bit(self) -> float:
         return self._get("logic", "register_energy_pj_per_bit") * self.energy_factor * 1e-12
 
+    def register_area_mm2(self, capacity_bytes: float) -> float:
+        """Area of a flip-flop register file of this capacity (no SRAM macro at a few words)."""
+        return capacity_bytes * 8 * self._get("logic", "register_area_um2_per_bit") * self.area_factor * 1e-6
+
     def vector_lane_energy_j(self) -> float:
         return self._get("logic", "vector_lane_energy_pj_per_cycle") * self.energy_factor * 1e-12
 

@@ -1,14 +1,17 @@
-"""Tilings of one memory level: every (tile, loop order) candidate's traffic to its parent, as numpy tables.
+"""Tilings of one memory level: every (tile, loop order) candidate's traffic to its parent, per operand, as tables.
 
-A level holds an ``tm x tk`` tile of A, ``tk x tn`` of B and ``tm x tn`` of C, and walks the problem in one of
-the six loop orders. An operand is re-fetched each time a loop that indexes it advances; loops that do not index
-it and sit inside its innermost indexing loop (with more than one trip) reuse it. Fetches of operand X are
-therefore ``|X| * prod(trips of the loops outside X's innermost indexing loop that do not index X)``, exact with
-remainder tiles. C's extra visits move partial sums (written, then read back) at accumulator width.
+A level holds an ``tm x tk`` tile of A, ``tk x tn`` of B and ``tm x tn`` of C, and walks its problem in one of the
+six loop orders. An operand is re-fetched each time a loop that indexes it advances; loops that do not index it and
+sit inside its innermost indexing loop (with more than one trip) reuse it. Fetches of operand X are therefore
+``|X| * prod(trips of the loops outside X's innermost indexing loop that do not index X)``, exact with remainder
+tiles. C's extra visits move partial sums at accumulator width: read back (down) and written out (up).
 
 Candidates: a dim of size P is split into q trips with q a power of two, a divisor of P up to 16, or P; the tile
-is ceil(P / q). For a fixed trip count the smallest tile moves the same data with less capacity and a smaller
-first fill, so larger tiles with the same trips are dominated and never listed (the pruning proof).
+is ceil(P / q). For a fixed trip count the smallest tile moves the same data with less capacity and a smaller first
+fill, so larger tiles with the same trips are dominated and never listed.
+
+Traffic is exact integer arithmetic (int64); a problem whose traffic could exceed 2**62 bits is refused with a
+typed error rather than overflowing.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import MappingError
+
 ORDERS = tuple(itertools.permutations(range(3)))          # loops over (m, k, n), outermost first
 DIM = ("m", "k", "n")
 RELEVANT = {"A": (True, True, False), "B": (False, True, True), "C": (True, False, True)}
+LIMIT_BITS = 2 ** 62
 
 
 def trip_candidates(size: int, max_divisor: int = 16) -> np.ndarray:
@@ -37,16 +43,19 @@ def trip_candidates(size: int, max_divisor: int = 16) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LevelTable:
-    """Every candidate of one level: trips and tiles (n, 3), loop order index, traffic and capacity in bits."""
+    """Every candidate of one level (per instance, one problem): trips, tiles (n, 3), loop order index, and per
+    operand A, B, C (n, 3): bits fetched from the parent (``down``), bits written to it (``up``), first fill
+    (``edge_down``), last drain (``edge_up``) and the capacity one copy of the tiles needs (``cap``)."""
 
     trips: np.ndarray
     tiles: np.ndarray
     order: np.ndarray
-    fetch_factor: np.ndarray     # (n, 3): re-fetch factor of A, B, C
-    traffic_bits: np.ndarray     # bits moved between this level and its parent
-    edge_bits: np.ndarray        # first fill (A, B tiles) + last drain (C tile)
-    cap_bits: np.ndarray         # capacity one copy of the tiles needs
-    by_traffic: np.ndarray       # candidate indices sorted by (traffic, edge)
+    fetch_factor: np.ndarray
+    down: np.ndarray
+    up: np.ndarray
+    edge_down: np.ndarray
+    edge_up: np.ndarray
+    cap: np.ndarray
 
 
 @functools.lru_cache(maxsize=4096)
@@ -78,49 +87,139 @@ def _factors(m: int, k: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return tiles, trips, factor
 
 
-@functools.lru_cache(maxsize=4096)
-def level_table(m: int, k: int, n: int, bits_a: int, bits_b: int, bits_out: int, bits_acc: int,
-                weights: tuple[int, int, int] = (1, 1, 1), all_orders: bool = False) -> LevelTable:
-    """Candidates for one m x k x n problem; an operand with weight 0 is resident at this level's parent side
-    (moves nothing and takes no tile space). ``b`` independent problems move ``b`` times the traffic with the
-    same tiles (the batch loop is outermost: it indexes every operand, so nothing is reused across it).
+def check_size(m: int, k: int, n: int, bits: int, batch: int = 1) -> None:
+    """Refuse problems whose traffic could overflow exact int64 arithmetic (typed error, never a wrong number)."""
+    worst = float(batch) * (float(m) * k + float(k) * n + float(m) * n) * max(m, k, n) * bits * 2
+    if worst >= LIMIT_BITS:
+        raise MappingError(f"GEMM {batch}x{m}x{k}x{n} is too large to model exactly: its traffic could reach "
+                           f"{worst:.3g} bits (limit 2**62 = {LIMIT_BITS:.3g}); split the problem")
 
-    Capacity and first fill depend on the tile only, so per tile only the loop order with the least traffic is
-    kept (ties: the first in ``ORDERS``); ``all_orders=True`` keeps all six (for brute-force checks)."""
+
+ORDER_MODES = ("all", "total", "psum")
+
+
+@functools.lru_cache(maxsize=4096)
+def level_table(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights: tuple[int, int, int] = (1, 1, 1),
+                orders: str = "all") -> LevelTable:
+    """Candidates for one ``m x k x n`` problem; ``bits`` = (A, B, output, accumulator). An operand with weight 0
+    is not held at this level (bypassed or resident): it moves nothing here and takes no tile space.
+
+    ``orders``: "all" lists every (tile, order) pair; "total" keeps per tile the order with the least total
+    traffic (enough when the cost depends on total traffic and first fill only); "psum" keeps per tile the order
+    with the least A + B traffic among those that keep C in place (no partial sums) and among those that move
+    partial sums (enough when fills and drains count apart: every order of a class moves the same partial sums)."""
+    check_size(m, k, n, max(bits))
+    ba, bb, bo, bacc = bits
     tiles, trips, factor = _factors(m, k, n)
     nq, no = tiles.shape[0], len(ORDERS)
     wa, wb, wc = weights
     size_a, size_b, size_c = m * k, k * n, m * n
-    visits_c = size_c * factor[:, :, 2]
-    traffic = (wa * size_a * factor[:, :, 0] * bits_a + wb * size_b * factor[:, :, 1] * bits_b
-               + wc * (2 * (visits_c - size_c) * bits_acc + size_c * bits_out))          # (nq, 6)
-    if all_orders:
+    extra_c = (factor[:, :, 2] - 1) * size_c                        # partial-sum visits beyond the first
+    down = np.stack([wa * size_a * factor[:, :, 0] * ba, wb * size_b * factor[:, :, 1] * bb,
+                     wc * extra_c * bacc], -1)                       # (nq, 6, 3)
+    up = np.zeros_like(down)
+    up[:, :, 2] = wc * (extra_c * bacc + size_c * bo)
+    if orders == "all":
         order = np.tile(np.arange(no), nq)
         trips, tiles = np.repeat(trips, no, axis=0), np.repeat(tiles, no, axis=0)
-        factor, traffic = factor.reshape(-1, 3), traffic.reshape(-1)
-    else:
-        order = np.argmin(traffic, axis=1)
+        factor, down, up = factor.reshape(-1, 3), down.reshape(-1, 3), up.reshape(-1, 3)
+    elif orders == "total":
+        order = np.argmin((down + up).sum(-1), axis=1)
         rows = np.arange(nq)
-        factor, traffic = factor[rows, order], traffic[rows, order]
+        factor, down, up = factor[rows, order], down[rows, order], up[rows, order]
+    elif orders == "psum":
+        ab = down[:, :, 0] + down[:, :, 1]
+        keeps_c = factor[:, :, 2] == 1
+        big = np.iinfo(np.int64).max
+        pick = [np.argmin(np.where(keeps_c, ab, big), axis=1), np.argmin(np.where(keeps_c, big, ab), axis=1)]
+        rows_l, order_l = [], []
+        for cls, o in zip((True, False), pick):
+            ok = keeps_c[np.arange(nq), o] == cls
+            rows_l.append(np.nonzero(ok)[0])
+            order_l.append(o[ok])
+        rows, order = np.concatenate(rows_l), np.concatenate(order_l)
+        trips, tiles = trips[rows], tiles[rows]
+        factor, down, up = factor[rows, order], down[rows, order], up[rows, order]
+    else:
+        raise ValueError(f"orders must be one of {ORDER_MODES}, got {orders!r}")
     ta, tb, tc = tiles[:, 0] * tiles[:, 1], tiles[:, 1] * tiles[:, 2], tiles[:, 0] * tiles[:, 2]
-    c_bits = np.where(trips[:, 1] > 1, bits_acc, bits_out)
-    cap = wa * ta * bits_a + wb * tb * bits_b + wc * tc * c_bits
-    edge = wa * ta * bits_a + wb * tb * bits_b + wc * tc * bits_out
-    traffic, edge, cap = traffic.astype(np.float64), edge.astype(np.float64), cap.astype(np.float64)
-    by = np.lexsort((edge, traffic))
-    for arr in (trips, tiles, order, factor, traffic, edge, cap, by):
+    c_bits = np.where(trips[:, 1] > 1, bacc, bo)
+    cap = np.stack([wa * ta * ba, wb * tb * bb, wc * tc * c_bits], -1)
+    edge_down = np.stack([wa * ta * ba, wb * tb * bb, 0 * tc], -1)
+    edge_up = np.stack([0 * ta, 0 * tb, wc * tc * bo], -1)
+    for arr in (trips, tiles, order, factor, down, up, edge_down, edge_up, cap):
         arr.setflags(write=False)
-    return LevelTable(trips, tiles, order, factor, traffic, edge, cap, by)
+    return LevelTable(trips, tiles, order, factor, down, up, edge_down, edge_up, cap)
 
 
-def front(table: LevelTable, capacity_bits: float, copies: int) -> np.ndarray:
-    """Indices of the (traffic, edge) Pareto front among candidates whose ``copies`` copies fit the capacity.
+def fits(table: LevelTable, capacity_bits: float, split: bool, copies: int) -> np.ndarray:
+    """Which candidates fit ``copies`` copies of their tiles: all operands in one capacity, or each operand in
+    its own (``split``)."""
+    if split:
+        return (table.cap * copies <= capacity_bits).all(axis=1)
+    return table.cap.sum(axis=1) * copies <= capacity_bits
 
-    Cost is non-decreasing in both traffic and edge bits, so a dominated candidate can never be strictly better.
-    """
-    idx = table.by_traffic[table.cap_bits[table.by_traffic] * copies <= capacity_bits]
-    if idx.size == 0:
-        return idx
-    e = table.edge_bits[idx]
-    prev = np.minimum.accumulate(np.concatenate(([np.inf], e[:-1])))
-    return idx[e < prev]
+
+def pareto_grouped(f1: np.ndarray, group: np.ndarray, f2: np.ndarray) -> np.ndarray:
+    """Pareto indices over (f1, group, f2) when ``group`` takes few distinct values (all minimised; of equal
+    points the first): a point survives if it is on its own group's 2-D (f1, f2) front and no point of a smaller
+    group has f1 and f2 <= its own. Only points on their own group's front can dominate across groups (a point
+    off it is dominated within its group by one on it), so the second check runs on those alone."""
+    n = f1.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    levels, g = np.unique(group, return_inverse=True)
+    y2 = f2 - f2.min()                       # bit counts: integers, exact in float64 with the offsets below
+    o = np.lexsort((y2, f1, g))              # by group, then f1, then f2
+    y = y2[o] - g[o] * (y2.max() + 1.0)      # a running minimum that restarts at every group
+    prev = np.minimum.accumulate(np.concatenate(([np.inf], y[:-1])))
+    cand = np.sort(o[y < prev])
+    if len(levels) == 1:
+        return cand
+    x, gg, yy = f1[cand], g[cand], y2[cand]
+    of = np.argsort(x, kind="stable")
+    run = np.full((len(levels), cand.size), np.inf)
+    run[gg[of], np.arange(cand.size)] = yy[of]
+    run = np.minimum.accumulate(np.minimum.accumulate(run, axis=1), axis=0)
+    last = np.searchsorted(x[of], x, side="right") - 1                # the last point with f1 <= own
+    covered = (gg > 0) & (run[np.maximum(gg - 1, 0), last] <= yy)
+    return cand[~covered]
+
+
+def pareto(features: np.ndarray) -> np.ndarray:
+    """Indices of the rows not dominated by another row (all features minimised; of equal rows the first).
+
+    Cost is non-decreasing in every feature, so a dominated candidate can never be strictly better."""
+    n, k = features.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort(features.T[::-1])
+    f = features[order]
+    if k == 1:
+        return order[:1]
+    if k == 2:
+        prev = np.minimum.accumulate(np.concatenate(([np.inf], f[:-1, 1])))
+        return np.sort(order[f[:, 1] < prev])
+    keep: list[int] = []
+    front = np.empty((0, k))
+    chunk = 512
+    for s in range(0, n, chunk):
+        c = f[s:s + chunk]
+        dom = _dominated_by(front, c) if front.shape[0] else np.zeros(c.shape[0], bool)
+        # within the chunk (lexicographic order: only earlier rows can dominate later ones)
+        le = np.tri(c.shape[0], k=-1, dtype=bool)               # le[i, j]: row j <= row i everywhere, j < i
+        for d in range(k):
+            le &= c[None, :, d] <= c[:, None, d]
+        dom |= le.any(-1)
+        idx = np.nonzero(~dom)[0]
+        keep.extend((s + idx).tolist())
+        front = np.concatenate((front, c[idx]))
+    return np.sort(order[np.array(keep, dtype=np.int64)])
+
+
+def _dominated_by(front: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Whether each row is matched or beaten in every feature by some front row."""
+    le = np.ones((rows.shape[0], front.shape[0]), bool)
+    for d in range(rows.shape[1]):
+        le &= front[None, :, d] <= rows[:, None, d]
+    return le.any(-1)
