@@ -1,4 +1,4 @@
-"""Text renderings of schedules: a one-line summary per op and the full loop nest of a GEMM schedule."""
+"""Text renderings of schedules: a one-line summary per op and the loop nests of a GEMM schedule, level by level."""
 
 from __future__ import annotations
 
@@ -6,15 +6,23 @@ from typing import Any
 
 
 def summary(s: dict[str, Any]) -> str:
-    """One line: dataflow, core split, local tile and order, bound, utilisation."""
+    """One line: dataflow, core split, per-PE reuse, innermost tiled level's tile and order, bound, utilisation."""
     if s.get("infeasible"):
         return f"INFEASIBLE: {s['infeasible']}"
     if "dataflow" in s:
-        lt = s["local_buffer"]
-        tile = "x".join(f"{d}{lt['tile'][d]}" for d in ("m", "k", "n"))
-        order = "".join(lt["loop_order"])
-        return (f"{s['dataflow'].upper()} cores<-{s['spatial']['cores']} L1 {tile} {order}"
-                f"{' db' if lt['double_buffered'] else ''} | {s['bound']}-bound, util {s['utilisation']:.0%}")
+        tiled = [lv for lv in s["levels"] if "tile" in lv]
+        inner = tiled[0] if tiled else None
+        pe = ""
+        if s.get("per_pe"):
+            ex = s["per_pe"]["expansion"]
+            pe = " PE " + "x".join(f"{d}{v}" for d, v in ex.items()) + (" db" if s["per_pe"]["double_buffered"] else "")
+        lvl = ""
+        if inner is not None:
+            tile = "x".join(f"{d}{inner['tile'][d]}" for d in ("m", "k", "n"))
+            lvl = (f" {inner['name']} {tile} {''.join(inner['loop_order'])}"
+                   f"{' db' if inner['double_buffered'] else ''}")
+        return (f"{s['dataflow'].upper()} cores<-{s['spatial']['cores']}{pe}{lvl} | {s['bound']}-bound, "
+                f"util {s['utilisation']:.0%}")
     if s.get("view"):
         return "free view"
     if s.get("unit") == "dma":
@@ -25,23 +33,39 @@ def summary(s: dict[str, Any]) -> str:
 
 
 def loop_nest(s: dict[str, Any]) -> list[str]:
-    """The schedule as loop nests, outermost first. The mapper tiles each buffer level independently over the
-    whole problem, so there are two nests: DRAM -> global buffer, and global buffer -> local buffer (per core),
-    whose innermost body is the spatial unrolling onto cores and the PE array with its streamed dim."""
+    """The schedule as loop nests, outermost level first. Levels are tiled independently over the problem one
+    instance serves, so each tiled level has its own nest (its parent -> it); the innermost body is the spatial
+    unrolling onto cores and the PE array, with the per-PE level's reuse."""
     if "dataflow" not in s:
         return [summary(s)]
-    g, pc = s["gemm"], s["per_core"]
-    gl, lt, sp = s["global_buffer"], s["local_buffer"], s["spatial"]
+    tiled = [lv for lv in s["levels"] if "tile" in lv]
     res = [k for k, v in s["resident"].items() if v]
-    lines = [f"# DRAM -> global buffer: tile {_tile(gl)}, {_buf(gl)}; resident in the global buffer: "
-             f"{', '.join(res) or 'none'}; moves {gl['traffic_bytes'] / 1e6:.3f} MB"]
-    lines += _nest(gl, g["b"], "2", "load global tile")
-    lines.append(f"# global -> local buffer, per core (b={pc['b']} m={pc['m']} k={pc['k']} n={pc['n']}): tile "
-                 f"{_tile(lt)}, {_buf(lt)}; moves {lt['traffic_bytes'] / 1e6:.3f} MB per core")
+    lines = []
+    for i, lv in enumerate(reversed(tiled)):
+        p = lv["problem"]
+        who = "per core" if lv["sharing"] == "per_core" else "chip"
+        head = (f"# -> {lv['name']} ({who}, b={p['b']} m={p['m']} k={p['k']} n={p['n']}): tile {_tile(lv)}, "
+                f"{'double' if lv['double_buffered'] else 'single'}-buffered; moves "
+                f"{lv['traffic_bytes'] / 1e6:.3f} MB")
+        if i == 0 and res:
+            head += f"; resident: {', '.join(res)}"
+        lines.append(head)
+        innermost = i == len(tiled) - 1
+        lines += _nest(lv, p["b"], str(len(tiled) - i), _body(s) if innermost else f"load {lv['name']} tile")
+    if not tiled:
+        lines.append(_body(s))
+    return lines
+
+
+def _body(s: dict[str, Any]) -> str:
+    sp = s["spatial"]
     body = (f"parallel-for core in cores (split {sp['cores']}): systolic {s['dataflow'].upper()} "
             f"rows <- {sp['rows']}, cols <- {sp['cols']}, stream {sp['streamed']}")
-    lines += _nest(lt, pc["b"], "1", body)
-    return lines
+    if s.get("per_pe"):
+        ex = s["per_pe"]["expansion"]
+        body += (f"; each PE keeps {' x '.join(f'{v} {d}' for d, v in ex.items())} stationary operands"
+                 f"{' (two sets: loads hidden)' if s['per_pe']['double_buffered'] else ''}")
+    return body
 
 
 def _nest(level: dict[str, Any], batch: int, suffix: str, body: str) -> list[str]:
@@ -55,10 +79,6 @@ def _nest(level: dict[str, Any], batch: int, suffix: str, body: str) -> list[str
             ind += "  "
     lines.append(f"{ind}{body}")
     return lines
-
-
-def _buf(level: dict[str, Any]) -> str:
-    return "double-buffered" if level["double_buffered"] else "single-buffered"
 
 
 def _tile(level: dict[str, Any]) -> str:
