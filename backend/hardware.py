@@ -328,7 +328,7 @@ def check_hierarchy(levels: tuple[MemoryLevel, ...]) -> None:
         raise HardwareError("memory: at least one on-chip level is needed (e.g. a per-core local buffer)")
     for i, lv in enumerate(levels):
         where = f"memory[{i}] ({lv.name})"
-        if names.count(lv.name) > 1 or lv.name == "dram":
+        if lv.name in names[:i] or lv.name == "dram":
             raise HardwareError(f"{where}: name: level names must be unique and not 'dram'")
         if not lv.holds:
             raise HardwareError(f"{where}: holds: a level must hold at least one of {', '.join(OPERANDS)}")

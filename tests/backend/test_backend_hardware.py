@@ -9,10 +9,15 @@ from backend.hardware import Hardware
 
 
 def test_presets_load_and_peak_tops_is_closed_form():
-    assert set(backend.presets.names()) >= {"catransformers-edge", "gpu-like"}
+    assert set(backend.presets.names()) >= {"catransformers-edge", "systolic-edge", "tpu-like", "eyeriss-like",
+                                            "gpu-like"}
     hw = backend.presets.get("catransformers-edge")
     assert (hw.node_nm, hw.cores, hw.dram.kind, hw.dram.capacity_gb) == (22, 1, "LPDDR4", 1)
-    assert hw.peak_tops == pytest.approx(2 * 256 * 8 * 5e8 / 1e12)
+    assert hw.peak_tops == pytest.approx(2 * 256 * 8 * 6.25e8 / 1e12)        # their code's 625 MHz
+    assert [lv.name for lv in hw.memory] == ["register_file", "local_buffer", "global_buffer"]
+    assert backend.presets.get("tpu-like").peak_tops == pytest.approx(2 * 256 * 256 * 7e8 / 1e12)   # 92 TOPS
+    for name, line in backend.presets.describe():
+        assert line and "\n" not in line, name
     gpu = backend.presets.get("gpu-like")
     assert gpu.peak_tops == pytest.approx(2 * 108 * 16 * 64 * 1.41e9 / 1e12)   # ~312 TFLOPS like an A100
 
@@ -20,11 +25,13 @@ def test_presets_load_and_peak_tops_is_closed_form():
 def test_area_from_tech_constants():
     hw = backend.edge_hardware(cores=2, pe_rows=64, pe_cols=16, local_buffer_kb=128, global_buffer_mb=4)
     a = hw.area_by_component_mm2
-    # 22 nm: MAC 600 um2 x 0.25, vector lane 3000 um2 x 0.25, SRAM 0.092 um2/bit / 0.70
-    assert a["pe_array"] == pytest.approx(2 * 64 * 16 * 600 * 0.25 * 1e-6)
-    assert a["vector"] == pytest.approx(2 * 64 * 3000 * 0.25 * 1e-6)
-    assert a["local_buffer"] == pytest.approx(2 * 128 * 1024 * 8 * 0.092 / 0.70 * 1e-6)
-    assert a["global_buffer"] == pytest.approx(4 * 2**20 * 8 * 0.092 / 0.70 * 1e-6)
+    # hand-computed at 22 nm: MAC 600 um2 x 0.25, vector lane 3000 um2 x 0.25, SRAM 0.092 um2/bit / 0.70,
+    # register file 4.5 um2/bit x 0.25; the local buffer is split in three (inputs, weights, outputs) of 128 KB each
+    assert a["pe_array"] == pytest.approx(307.2e-3)
+    assert a["vector"] == pytest.approx(96e-3)
+    assert a["register_file"] == pytest.approx(2 * 64 * 16 * 32 * 8 * 4.5 * 0.25 * 1e-6)     # 0.5898 mm2
+    assert a["local_buffer"] == pytest.approx(2 * 3 * 128 * 1024 * 8 * 0.092 / 0.70 * 1e-6)
+    assert a["global_buffer"] == pytest.approx(4.40999, rel=1e-5)
     assert hw.area_mm2 == pytest.approx(sum(a.values()))
 
 
@@ -38,8 +45,10 @@ def test_edge_space_has_3240_points_and_knobs_apply():
 
 
 @pytest.mark.parametrize("patch, field", [
-    ({"local_buffer": {"size_kb": -4, "bw_words_per_cycle": 64}}, "local_buffer.size_kb"),
-    ({"global_buffer": {"size_mb": 0, "bw_words_per_cycle": 64}}, "global_buffer.size_mb"),
+    ({"memory": [{"name": "local_buffer", "sharing": "per_core", "size_kb": -4, "bw_words_per_cycle": 64}]},
+     "memory[0] (local_buffer).size_kb"),
+    ({"memory": [{"name": "glb", "sharing": "per_chip", "size_mb": 0, "bw_words_per_cycle": 64}]},
+     "memory[0] (glb).size_mb"),
     ({"dram": {"kind": "GDDR9", "capacity_gb": 1, "bw_words_per_cycle": 64}}, "dram.kind"),
     ({"node_nm": 10}, "node_nm"),
     ({"cores": 0}, "cores"),

@@ -29,7 +29,7 @@ def test_latency_and_energy_lower_bounds(m, k, n, kn, target):
     c = consts(hw)
     macs = m * k * n
     compulsory_bits = (m * k + k * n + m * n) * 8           # input, weight and output all live in DRAM
-    floor_s = max(macs / hw.pes, compulsory_bits / c.bw_dram) / hw.clock_hz
+    floor_s = max(macs / hw.pes, compulsory_bits / c.dram_bw) / hw.clock_hz
     assert est.latency_s >= floor_s * (1 - 1e-12)
     assert est.energy_j >= macs * hw.tech.mac_energy_j(8)
     assert est.energy_by_component_j["dram"] >= compulsory_bits * hw.tech.dram_energy_j_per_bit("LPDDR4") * (1 - 1e-12)
@@ -42,8 +42,10 @@ def test_larger_buffers_never_worse(b, m, k, n, kn, target, grow, res):
     c = consts(backend.edge_hardware(**kn))
     g = Gemm(b, m, k, n)
     base = map_gemm(g, c, res, target)
-    for bigger in (replace(c, local_bits=c.local_bits * grow), replace(c, glb_bits=c.glb_bits * grow)):
-        r = map_gemm(g, bigger, res, target)
+    for i in (1, 2):                         # the local and the global buffer
+        levels = list(c.levels)
+        levels[i] = replace(levels[i], cap_bits=levels[i].cap_bits * grow)
+        r = map_gemm(g, replace(c, levels=tuple(levels)), res, target)
         if base.feasible:
             assert r.feasible
             before = objective(target, base.cycles, base.energy_j)
