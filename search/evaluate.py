@@ -26,13 +26,9 @@ TOP_OPS = 5
 
 
 def template_values(hw: backend.Hardware) -> dict[str, Any]:
-    """The template's value of every hardware knob (what an unsearched knob keeps)."""
-    return {"cores": hw.cores, "pe_rows": hw.tensor_unit.pe_rows, "pe_cols": hw.tensor_unit.pe_cols,
-            "local_buffer_kb": hw.local_buffer.size_kb, "local_bw_words_per_cycle": hw.local_buffer.bw_words_per_cycle,
-            "global_buffer_mb": hw.global_buffer.size_mb,
-            "global_bw_words_per_cycle": hw.global_buffer.bw_words_per_cycle, "vector_lanes": hw.vector_unit.lanes,
-            "clock_hz": hw.clock_hz, "node_nm": hw.node_nm, "dram_kind": hw.dram.kind, "dram_gb": hw.dram.capacity_gb,
-            "dram_bw_words_per_cycle": hw.dram.bw_words_per_cycle}
+    """The template's value of every hardware knob (what an unsearched knob keeps); knobs of levels the template
+    does not have are left out."""
+    return {k: v for k, v in backend.knobs.knob_values(hw).items() if v is not None}
 
 
 def per_op_summary(est: backend.Estimate) -> dict[str, Any]:
@@ -96,10 +92,11 @@ class Evaluator:
 
     # -- pieces --------------------------------------------------------------------------------------------
     def hardware(self, values: Mapping[str, Any]) -> backend.Hardware:
-        knobs = {k: values[k] for k in HARDWARE_KNOBS if k in values}
         hw = backend.presets.resolve(self.study.hardware.template)
-        if self.study.hardware.template == "catransformers-edge" and "pe_rows" in knobs and "vector_lanes" not in \
-                self.study.hardware.knobs:
+        base = template_values(hw)
+        knobs = {k: values[k] for k in values if (k in HARDWARE_KNOBS or "." in k) and base.get(k, None) != values[k]}
+        if self.study.hardware.template in ("catransformers-edge", "systolic-edge") and "pe_rows" in knobs and \
+                "vector_lanes" not in self.study.hardware.knobs:
             knobs["vector_lanes"] = knobs["pe_rows"]       # the edge template pairs one vector lane per PE row
         hw = hw.with_knobs(**knobs) if knobs else hw
         df = values.get("dataflow", "best")

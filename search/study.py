@@ -15,15 +15,16 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from backend.knobs import NAMES as KNOB_NAMES
+
 from . import metrics as M
 from .errors import StudyError
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
-# Knobs of backend.Hardware.with_knobs that a study may search or fix.
-HARDWARE_KNOBS = ("cores", "pe_rows", "pe_cols", "local_buffer_kb", "local_bw_words_per_cycle", "global_buffer_mb",
-                  "global_bw_words_per_cycle", "vector_lanes", "clock_hz", "node_nm", "dram_kind", "dram_gb",
-                  "dram_bw_words_per_cycle")
+# Hardware knobs a study may search or fix: the backend's one table (backend/knobs.py); dotted paths into the
+# description (memory.<level>.<field>) reach any level too.
+HARDWARE_KNOBS = KNOB_NAMES
 # Pruning knobs of frontend.clip.CLIPConfig (per tower: layers, heads, FFN width, embedding width).
 MODEL_KNOBS = tuple(f"{t}_{k}" for t in ("text", "vision") for k in ("layers", "heads", "ffn", "width"))
 # Schedule knobs: the dataflow the tensor unit may use (``best`` lets the mapper choose), the mapper's target.
@@ -217,8 +218,10 @@ def _fail(where: str, msg: str) -> StudyError:
 
 def _check_knob(section: str, name: str, raw: Any, allowed: tuple[str, ...] | dict) -> None:
     where = f"{section}.knobs.{name}"
-    if name not in allowed:
-        raise _fail(where, f"unknown {section} knob (allowed: {', '.join(allowed)})")
+    dotted = section == "hardware" and name.startswith(("memory.", "tensor_unit.", "vector_unit.", "dram.", "bits."))
+    if name not in allowed and not dotted:
+        more = " or a dotted path such as memory.<level>.<field>" if section == "hardware" else ""
+        raise _fail(where, f"unknown {section} knob (allowed: {', '.join(allowed)}{more})")
     if isinstance(raw, (list, tuple)):
         if len(raw) == 0:
             raise _fail(where, "empty list of values; give at least one")
