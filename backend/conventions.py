@@ -2,8 +2,9 @@
 
 Under ``conventions: catransformers`` (``data/tech/catransformers.yaml``): 2.2 pJ per MAC, per-word access energies
 from their Accelergy/CACTI tables (every access counted per 8-bit word, partial sums included), no pipeline
-registers and no leakage, the cores act as one spatial array (1x1, 2x1, 2x2) whose per-core buffers merge, and the
-area follows their formula and tables. Latency is the plain sum of op latencies under either convention.
+registers and no leakage, an ideal spatial array (MACs / active PEs: no fill, drain or weight loading), the cores
+act as one spatial array (1x1, 2x1, 2x2) whose per-core buffers merge, every op mapped from DRAM (no activations
+kept on chip between ops), and the area follows their formula and tables. Latency is the plain sum of op latencies under either convention.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def core_grid(cores: int) -> tuple[int, int]:
 class CatxConventions:
     """CATX's own cost model: every hook returns CATX's value."""
 
+    pipeline = True      # the systolic array's fill, drain and weight loading take time (SCALE-Sim's model)
+
     def effective(self, hw: "Hardware") -> "Hardware":
         return hw
 
@@ -80,6 +83,8 @@ class CatxConventions:
 
 class CATransformersConventions(CatxConventions):
     """Their code's conventions; see the module docstring."""
+
+    pipeline = False     # Sunstone: compute cycles = MACs / active PEs, no fill, drain or loading
 
     def effective(self, hw: "Hardware") -> "Hardware":
         """One array of (x * rows) x (y * cols) PEs; per-core levels merged (capacity and bandwidth x cores); no

@@ -131,8 +131,8 @@ def array_stage(c: HwConsts, rows, cols, choices: Sequence[ArrayChoice], b1: int
         ec = np.array([[ch.ec for ch in sel]])
         double = np.array([[ch.double for ch in sel]])
         rf = np.array([ch.rf for ch in sel])
-        cyc = np.where(double, systolic.compute_cycles(df, m1, k, n1, rows, cols, b1, er, ec, True),
-                       systolic.compute_cycles(df, m1, k, n1, rows, cols, b1, er, ec, False))
+        cyc = np.where(double, systolic.compute_cycles(df, m1, k, n1, rows, cols, b1, er, ec, True, c.pipeline),
+                       systolic.compute_cycles(df, m1, k, n1, rows, cols, b1, er, ec, False, c.pipeline))
         cc[:, cols_a] = np.broadcast_to(cyc, (ncfg, len(sel)))
         a_d, b_d, c_d, c_u = systolic.operand_traffic(df, m1, k, n1, rows, cols, bits, b1, er, ec)
         stat = systolic.STATIONARY[df]

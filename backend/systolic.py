@@ -37,11 +37,15 @@ def extents(df: str, m, k, n):
     return d[r], d[c], d[s]
 
 
-def compute_cycles(df: str, m, k, n, rows, cols, b=1, er=1, ec=1, double=False):
-    """Cycles for ``b`` sequential m x k x n GEMMs on a rows x cols array (numpy-broadcastable)."""
+def compute_cycles(df: str, m, k, n, rows, cols, b=1, er=1, ec=1, double=False, pipeline=True):
+    """Cycles for ``b`` sequential m x k x n GEMMs on a rows x cols array (numpy-broadcastable). Without
+    ``pipeline`` the array has no fill, drain or loading time (an ideal spatial array: each fold takes its MACs
+    per PE, the convention of Timeloop-style models such as CATransformers')."""
     pr, pc, s = extents(df, m, k, n)
     e = er * ec
     folds = _cdiv(pr, rows * er) * _cdiv(pc, cols * ec)
+    if not pipeline:
+        return b * folds * e * s
     skew = rows + cols - 2
     if df == "os":
         return b * (folds * (e * s + skew) - 1)
