@@ -142,7 +142,7 @@ def finish(k: Ports, s: State) -> State:
     nl = len(k.n) - 1
     port = k.port_time(nl, s.reads[nl], s.writes[nl])
     t = np.maximum(s.t, port) + s.edge
-    energy = s.energy + (s.reads[nl] + s.writes[nl]) * k.e_bit[nl] + k.leak_w * t / k.clock_hz
+    energy = s.energy + (s.reads[nl] + s.writes[nl]) * k.e_bit[nl] + leakage_j(k.leak_w, t, k.clock_hz)
     terms = dict(s.terms)
     if terms:
         terms["dram"] = port
@@ -165,6 +165,11 @@ def schedule_cost(k: Ports, macs, compute, array_rw: Sequence[tuple[Any, Any]],
         s = level(k, s, j, f, e, d, names[j] if names else "")
     s = finish(k, s)
     return s if detail else (s.t, s.energy)
+
+
+def leakage_j(leak_w, cycles, clock_hz):
+    """Leakage energy over ``cycles``; an impossible schedule (infinite cycles) leaks infinitely, also at 0 W."""
+    return np.where(np.isfinite(cycles), leak_w * np.where(np.isfinite(cycles), cycles, 0.0) / clock_hz, np.inf)
 
 
 def objective(target: str, cycles, energy):

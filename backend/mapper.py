@@ -28,7 +28,7 @@ import numpy as np
 
 from . import systolic, tiling
 from .contraction import Gemm
-from .cost import Ports, State, finish, level, objective, schedule_cost, start
+from .cost import Ports, State, finish, leakage_j, level, objective, schedule_cost, start
 from .costs import DRAM, HwConsts
 
 TARGETS = ("latency", "energy", "edp")
@@ -406,7 +406,7 @@ class _Bound:
         t = np.maximum(np.maximum(self.t0[:, None], f), port) + e + (self.edge_all - self.edge_after[j] +
                                                                       self.edge_after[j + 1])[:, None]
         energy = self.e0[:, None] + en + (self.energy_all - self.energy_after[j] + self.energy_after[j + 1])[:, None]
-        return objective(target, t, energy + kk.leak_w.reshape(-1, 1) * t / kk.clock_hz.reshape(-1, 1))
+        return objective(target, t, energy + leakage_j(kk.leak_w.reshape(-1, 1), t, kk.clock_hz.reshape(-1, 1)))
 
     def parts(self, s: State, after: int, cfg: np.ndarray, k: Ports, skip: int = -1):
         """(cycles, first fills + last drains, energy) no completion of partial schedules ``s`` (levels up to
@@ -426,7 +426,7 @@ class _Bound:
         """Least objective any completion of partial schedules ``s`` (levels up to ``after`` closed) reaches."""
         t, edge, energy = self.parts(s, after, cfg, k)
         t = t + edge
-        return objective(target, t, energy + k.leak_w * t / k.clock_hz)
+        return objective(target, t, energy + leakage_j(k.leak_w, t, k.clock_hz))
 
     def pairs(self, target: str, s: State, j: int, cfg: np.ndarray, k: Ports) -> np.ndarray:
         """(partial schedules, candidates of level ``j``): a cheap bound on the objective of each extension, from
@@ -436,7 +436,7 @@ class _Bound:
         col = (slice(None), None)
         t = np.maximum(np.maximum(t[col], f[cfg]), port[cfg]) + edge[col] + e[cfg]
         energy = energy[col] + en[cfg]
-        return objective(target, t, energy + k.leak_w[col] * t / k.clock_hz[col])
+        return objective(target, t, energy + leakage_j(k.leak_w[col], t, k.clock_hz[col]))
 
 
 def _select(lb: np.ndarray, owner: np.ndarray, ub: np.ndarray, greedy: bool) -> np.ndarray:
