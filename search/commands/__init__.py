@@ -11,4 +11,5 @@ COMMANDS = [
     "inspect",
     "carbon",
     "proxy",
+    "presets",
 ]

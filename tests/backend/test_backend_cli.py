@@ -46,3 +46,18 @@ def test_tech_override_file_changes_energy(tmp_path, capsys):
     da, db = json.loads(a.read_text()), json.loads(b.read_text())
     assert db["energy_by_component_j"]["dram"] == pytest.approx(2 * da["energy_by_component_j"]["dram"])
     assert db["hardware"]["tech_overrides"] == {"dram.pj_per_bit.LPDDR4": 16.0}
+
+
+def test_presets_lists_every_preset_one_line_each(capsys):
+    import backend
+    assert main(["presets"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [ln.split()[0] for ln in lines] == backend.presets.names()
+    tpu = next(ln for ln in lines if ln.startswith("tpu-like"))
+    assert "91.75 TOPS" in tpu and "weight_registers > accumulators > weight_fifo > unified_buffer > dram" in tpu
+    assert main(["presets", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["name"] for r in rows} == set(backend.presets.names())
+    assert main(["presets", "--show", "eyeriss-like"]) == 0
+    assert "scratchpads" in capsys.readouterr().out
+    assert main(["presets", "--show", "nope"]) == 2
