@@ -366,10 +366,19 @@ class _Bound:
         fill = np.zeros((nl + 2, ncfg))
         edge = np.zeros((nl + 2, ncfg))
         energy = np.zeros((nl + 2, ncfg))
-        self.own: dict[int, tuple] = {}
+        self.own: dict[int, tuple] = {}        # per stage: (fill, edge, energy, port) by class, class per config
+        nj = len(k.shared)
         for st in stages:
             if st is None:
                 continue
+            parents = [nl if p == DRAM else p for p in st.fills]
+            rows = [r * nj + j for r in range(4) for j in {st.j, *parents}]
+            key = k.matrix[rows].T
+            if st.fits is not None:
+                key = np.hstack([key, np.unique(st.fits, axis=0, return_inverse=True)[1].reshape(-1, 1)])
+            _, rep, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            inv = inv.reshape(-1)
+            kk = k.take(rep, 2)
             f, e, en = 0.0, 0.0, 0.0
             for p, (d, u) in st.fills.items():
                 pp = nl if p == DRAM else p
@@ -381,12 +390,13 @@ class _Bound:
             down = sum((d for d, _ in st.fills.values()), np.zeros(st.size))
             up = sum((u for _, u in st.fills.values()), np.zeros(st.size))
             port = kk.port_time(st.j, up[None, :] / kk.n[st.j], down[None, :] / kk.n[st.j])
-            shape = (ncfg, st.size)
+            shape = (rep.size, st.size)
             f, e, en, port = (np.broadcast_to(x, shape) for x in (f, e, en, port))
             if st.fits is not None:
-                f, e, en = (np.where(st.fits, x, np.inf) for x in (f, e, en))
-            self.own[st.j] = (f, e, en, port)
-            fill[st.j], edge[st.j], energy[st.j] = f.min(axis=1), e.min(axis=1), en.min(axis=1)
+                fits = st.fits[rep]
+                f, e, en = (np.where(fits, x, np.inf) for x in (f, e, en))
+            self.own[st.j] = (f, e, en, port, inv)
+            fill[st.j], edge[st.j], energy[st.j] = f.min(axis=1)[inv], e.min(axis=1)[inv], en.min(axis=1)[inv]
         self.fill_after = np.maximum.accumulate(fill[::-1], axis=0)[::-1]
         self.edge_after = np.cumsum(edge[::-1], axis=0)[::-1]
         self.energy_after = np.cumsum(energy[::-1], axis=0)[::-1]
@@ -401,7 +411,8 @@ class _Bound:
 
     def candidates(self, target: str, j: int) -> np.ndarray:
         """(configurations, candidates): the least objective of any complete schedule through each candidate."""
-        f, e, en, port = self.own[j]
+        f, e, en, port, inv = self.own[j]
+        f, e, en, port = f[inv], e[inv], en[inv], port[inv]
         kk = self.k
         t = np.maximum(np.maximum(self.t0[:, None], f), port) + e + (self.edge_all - self.edge_after[j] +
                                                                       self.edge_after[j + 1])[:, None]
@@ -432,10 +443,11 @@ class _Bound:
         """(partial schedules, candidates of level ``j``): a cheap bound on the objective of each extension, from
         the partial schedule's bound and the candidate's own (its port, fill time, edges and energy alone)."""
         t, edge, energy = (np.broadcast_to(x, cfg.shape) for x in self.parts(s, j - 1, cfg, k, skip=j))
-        f, e, en, port = self.own[j]
+        f, e, en, port, inv = self.own[j]
+        cls = inv[cfg]
         col = (slice(None), None)
-        t = np.maximum(np.maximum(t[col], f[cfg]), port[cfg]) + edge[col] + e[cfg]
-        energy = energy[col] + en[cfg]
+        t = np.maximum(np.maximum(t[col], f[cls]), port[cls]) + edge[col] + e[cls]
+        energy = energy[col] + en[cls]
         return objective(target, t, energy + leakage_j(k.leak_w[col], t, k.clock_hz[col]))
 
 

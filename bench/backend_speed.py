@@ -1,85 +1,98 @@
-"""Backend speed on CLIP ViT-B/16 (both towers). Run by hand: ``python bench/backend_speed.py [--frontend]``.
+"""Backend speed on CLIP ViT-B/16 (both towers): a cold design point and the 3,240-point edge sweep.
 
-Reports (1) ms per design point on hardware never seen before: the first estimate in a fresh process (mapper
-tables built from scratch), then new configurations whose op shapes were seen (tables cached, schedules not);
-(2) the whole 3,240-point CATransformers edge space through ``backend.sweep``, design points per second.
-Single-threaded numpy; run with OMP_NUM_THREADS=1 for one core.
+Usage: python bench/backend_speed.py [--templates catransformers-edge,systolic-edge] [--frontend]
+
+Per template, each measurement in a fresh process (so "cold" means cold: mapper tables and fronts built from
+scratch): (1) one new design point, both towers; (2) 40 new configurations after it (shapes seen, schedules not);
+(3) ``backend.sweep`` over the whole 3,240-point CATransformers edge space. CPU time of the process (single-threaded
+numpy) is reported beside wall time, since the machine may be shared; results go to bench/results/backend_speed.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
+import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "backend"))
-
-from backend_graphs import clip_b16_towers  # noqa: E402
-
-import backend  # noqa: E402
-import ir  # noqa: E402
+OUT = ROOT / "bench" / "results" / "backend_speed.json"
 
 
-def graphs(use_frontend: bool) -> list[ir.Graph]:
+def graphs(use_frontend: bool):
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "backend")]
     if use_frontend:
         import frontend
         return [frontend.load("openclip:ViT-B-16", tower=t) for t in ("image", "text")]
+    from backend_graphs import clip_b16_towers
     return list(clip_b16_towers())
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--frontend", action="store_true", help="lower the towers with frontend.load (slow first)")
-    a = ap.parse_args()
-    gs = graphs(a.frontend)
-    print(f"graphs: {[g.name for g in gs]}, {sum(ir.totals(g).macs for g in gs) / 1e9:.2f} GMACs, "
-          f"{sum(len(g.ops) for g in gs)} stored ops")
+def measure(template: str, what: str, use_frontend: bool) -> dict:
+    gs = graphs(use_frontend)
+    import backend
+    base = backend.presets.get(template)
     space = list(backend.edge_space())
-    random.seed(0)
-    picks = random.sample(space, 40)
-    t = time.perf_counter()
-    hw = backend.edge_hardware(**picks[0])
-    load_ms = (time.perf_counter() - t) * 1e3
-    t = time.perf_counter()
-    ests = [backend.estimate(g, hw) for g in gs]
-    cold_ms = (time.perf_counter() - t) * 1e3
-    print(f"one-time: reading the preset and technology YAML {load_ms:.1f} ms")
-    print(f"cold design point (fresh process, mapper tables built): {cold_ms:.1f} ms  "
-          f"latency {sum(e.latency_s for e in ests) * 1e3:.2f} ms, energy {sum(e.energy_j for e in ests) * 1e3:.2f} mJ")
-    warm = []
-    for k in picks[1:]:
-        hw = backend.edge_hardware(**k)
-        t = time.perf_counter()
-        for g in gs:
-            backend.estimate(g, hw)
-        warm.append((time.perf_counter() - t) * 1e3)
-    print(f"new configurations, shapes seen: median {statistics.median(warm):.1f} ms, max {max(warm):.1f} ms "
-          f"per design point ({len(warm)} configs)")
-    t = time.perf_counter()
-    hws = [backend.edge_hardware(**k) for k in space]
-    build_s = time.perf_counter() - t
-    t = time.perf_counter()
-    r = backend.sweep(gs, hws)
-    sweep_s = time.perf_counter() - t
-    print(f"sweep: {len(hws)} configurations in {sweep_s:.2f} s = {len(hws) / sweep_s:,.0f} design points/s "
-          f"(building the Hardware objects: {build_s:.2f} s); feasible {int(r.feasible.sum())}, "
-          f"latency {r.latency_s.min() * 1e3:.2f}..{r.latency_s.max() * 1e3:.1f} ms")
-    import numpy as np
-    ok = np.array([h.pes <= 16384 for h in hws])
-    i = int(np.argmin(np.where(ok, r.latency_s, np.inf)))
-    print(f"min latency within the paper's 16,384-MAC cap: {r.latency_s[i] * 1e3:.2f} ms at {space[i]} "
-          f"(paper's min-latency CLIP-B/16 design: 5.4 ms)")
-    j = space.index({"cores": 1, "pe_rows": 256, "pe_cols": 8, "local_buffer_kb": 64,
-                     "local_bw_words_per_cycle": 128, "global_buffer_mb": 2})
-    print(f"CarbonCLIP-B/16 min-carbon hardware (1,256,8,64,128,2): {r.latency_s[j] * 1e3:.2f} ms, "
-          f"{r.energy_j[j] * 1e3:.2f} mJ, {r.area_mm2[j]:.2f} mm2 (paper: 18.5 ms)")
+    hws = lambda ks: [base.with_knobs(**k, vector_lanes=k["pe_rows"]) for k in ks]  # noqa: E731
+    if what == "point":
+        random.seed(0)
+        picks = hws(random.sample(space, 41))
+        c0, w0 = time.process_time(), time.perf_counter()
+        lat = sum(backend.estimate(g, picks[0]).latency_s for g in gs)
+        cold = (time.process_time() - c0, time.perf_counter() - w0)
+        warm = []
+        for hw in picks[1:]:
+            c0 = time.process_time()
+            for g in gs:
+                backend.estimate(g, hw)
+            warm.append(time.process_time() - c0)
+        return {"cold_cpu_ms": cold[0] * 1e3, "cold_wall_ms": cold[1] * 1e3, "latency_ms": lat * 1e3,
+                "warm_cpu_ms_median": statistics.median(warm) * 1e3, "warm_cpu_ms_max": max(warm) * 1e3}
+    t = time.process_time()
+    all_hw = hws(space)
+    build = time.process_time() - t
+    c0, w0 = time.process_time(), time.perf_counter()
+    r = backend.sweep(gs, all_hw)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    return {"designs": len(all_hw), "sweep_cpu_s": cpu, "sweep_wall_s": wall, "designs_per_cpu_s": len(all_hw) / cpu,
+            "designs_per_wall_s": len(all_hw) / wall, "build_hardware_cpu_s": build,
+            "feasible": int(r.feasible.sum()), "latency_ms_range": [float(r.latency_s.min() * 1e3),
+                                                                     float(r.latency_s.max() * 1e3)]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--templates", default="catransformers-edge,systolic-edge")
+    ap.add_argument("--frontend", action="store_true", help="lower the towers with frontend.load (else hand-built)")
+    ap.add_argument("--child", nargs=2, metavar=("TEMPLATE", "WHAT"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        print(json.dumps(measure(a.child[0], a.child[1], a.frontend)))
+        return 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    res = {"header": {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                      "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
+                      "python": platform.python_version(), "command": "python bench/backend_speed.py " +
+                      " ".join(sys.argv[1:]), "load_average_start": os.getloadavg(),
+                      "graphs": "frontend.load openclip:ViT-B-16" if a.frontend else "tests/backend/backend_graphs"},
+           "templates": {}}
+    for tpl in a.templates.split(","):
+        res["templates"][tpl] = {}
+        for what in ("point", "sweep"):
+            cmd = [sys.executable, __file__, "--child", tpl, what] + (["--frontend"] if a.frontend else [])
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+            res["templates"][tpl][what] = json.loads(out.stdout.strip().splitlines()[-1])
+            print(tpl, what, res["templates"][tpl][what], flush=True)
+    res["header"]["load_average_end"] = os.getloadavg()
+    OUT.write_text(json.dumps(res, indent=1))
+    print(f"wrote {OUT}")
     return 0
 
 

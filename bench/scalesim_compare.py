@@ -34,11 +34,11 @@ STORE = ROOT / "tests" / "backend" / "data" / "scalesim_cycles.json"
 
 
 def compute_bound_hw(rows: int, cols: int, df: str) -> backend.Hardware:
-    return backend.edge_hardware(cores=1, pe_rows=rows, pe_cols=cols, local_buffer_kb=65536,
-                                 local_bw_words_per_cycle=65536, global_buffer_mb=64).model_copy(
-        update={"tensor_unit": backend.hardware.TensorUnit(pe_rows=rows, pe_cols=cols, dataflows=(df,)),
-                "global_buffer": backend.hardware.GlobalBuffer(size_mb=64, bw_words_per_cycle=65536),
-                "dram": backend.hardware.Dram(kind="LPDDR4", capacity_gb=1, bw_words_per_cycle=65536)})
+    """The systolic template (no per-PE level: SCALE-Sim's array) with buffers and bandwidths that never bind."""
+    return backend.presets.get("systolic-edge").with_knobs(
+        cores=1, pe_rows=rows, pe_cols=cols, local_buffer_kb=65536, local_bw_words_per_cycle=65536,
+        global_buffer_mb=64, global_bw_words_per_cycle=65536, dram_bw_words_per_cycle=65536,
+        **{"tensor_unit.dataflows": [df]})
 
 
 def run_scalesim(py: str, rows: int, cols: int, df: str, shapes: list[tuple[int, int, int]]) -> tuple[list, float]:

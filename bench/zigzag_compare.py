@@ -12,6 +12,7 @@ Leakage is left out of CATX's energy here (ZigZag has none).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import subprocess
 import sys
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tests" / "backend"))
 from backend_graphs import gemm  # noqa: E402
 
 import backend  # noqa: E402
+estimate_module = importlib.import_module("backend.estimate")
 from backend.costs import consts  # noqa: E402
 
 GEMMS = [("qkv", 196, 768, 2304), ("qk_per_head", 196, 64, 196), ("av_per_head", 196, 196, 64),
@@ -33,18 +35,20 @@ GEMMS = [("qkv", 196, 768, 2304), ("qk_per_head", 196, 64, 196), ("av_per_head",
 
 
 def hardware(rows: int, cols: int, df: str) -> backend.Hardware:
-    hw = backend.edge_hardware(cores=1, pe_rows=rows, pe_cols=cols, local_buffer_kb=256,
-                               local_bw_words_per_cycle=128, global_buffer_mb=2)
-    return hw.model_copy(update={"tensor_unit": hw.tensor_unit.model_copy(update={"dataflows": (df,)})})
+    """The two-buffer template (systolic-edge: local + global buffer, no per-PE level), as ZigZag models it."""
+    return backend.presets.get("systolic-edge").with_knobs(
+        cores=1, pe_rows=rows, pe_cols=cols, local_buffer_kb=256, local_bw_words_per_cycle=128, global_buffer_mb=2,
+        **{"tensor_unit.dataflows": [df]})
 
 
 def spec(hw: backend.Hardware, df: str, shapes: list) -> dict:
     c = consts(hw)
+    local, glb = c.levels
     return {"rows": c.rows, "cols": c.cols, "dataflow": df, "mac_pj": c.e_mac * 1e12,
             "reg_pj_per_bit": hw.tech.register_energy_j_per_bit() * 1e12,
-            "local_bytes": int(c.local_bits / 8), "local_bw_bits": int(c.bw_local),
-            "local_pj_per_bit": c.e_local * 1e12, "glb_bytes": int(c.glb_bits / 8), "glb_bw_bits": int(c.bw_glb),
-            "glb_pj_per_bit": c.e_glb * 1e12, "dram_bw_bits": int(c.bw_dram), "dram_pj_per_bit": c.e_dram * 1e12,
+            "local_bytes": int(local.cap_bits / 8), "local_bw_bits": int(local.read_bw),
+            "local_pj_per_bit": local.e_bit * 1e12, "glb_bytes": int(glb.cap_bits / 8), "glb_bw_bits": int(glb.read_bw),
+            "glb_pj_per_bit": glb.e_bit * 1e12, "dram_bw_bits": int(c.dram_bw), "dram_pj_per_bit": c.e_dram * 1e12,
             "gemms": [list(s) for s in shapes], "opt": "EDP"}
 
 
@@ -70,7 +74,7 @@ def main() -> int:
                     print(f"{name:<12} {arr:<8} {df:<3} ZigZag failed: {res.stderr.strip().splitlines()[-1][:90]}")
                     continue
                 zz = json.loads(res.stdout)[0]
-                backend.estimate.__globals__["_CACHE"].clear()
+                estimate_module.clear_cache()
                 t = time.perf_counter()
                 est = backend.estimate(gemm(m, k, n), hw, target="edp")
                 catx_ms = (time.perf_counter() - t) * 1e3
