@@ -9,6 +9,12 @@ def summary(s: dict[str, Any]) -> str:
     """One line: dataflow, core split, per-PE reuse, innermost tiled level's tile and order, bound, utilisation."""
     if s.get("infeasible"):
         return f"INFEASIBLE: {s['infeasible']}"
+    if s.get("unit") == "attention":
+        if s["fused"]:
+            return (f"fused attention: blocks {s['block_q']}q x {s['block_kv']}kv on {s['level']}, "
+                    f"{s['dataflow_qk'].upper()}/{s['dataflow_pv'].upper()} | {s['bound']}-bound")
+        why = "no block fits" if s.get("fallback") else "unfused"
+        return f"attention run unfused ({why}): {len(s['ops'])} ops"
     if "dataflow" in s:
         tiled = [lv for lv in s["levels"] if "tile" in lv]
         inner = tiled[0] if tiled else None
@@ -21,7 +27,8 @@ def summary(s: dict[str, Any]) -> str:
             tile = "x".join(f"{d}{inner['tile'][d]}" for d in ("m", "k", "n"))
             lvl = (f" {inner['name']} {tile} {''.join(inner['loop_order'])}"
                    f"{' db' if inner['double_buffered'] else ''}")
-        return (f"{s['dataflow'].upper()} cores<-{s['spatial']['cores']}{pe}{lvl} | {s['bound']}-bound, "
+        epi = f" +{'+'.join(s['epilogue'])}" if s.get("epilogue") else ""
+        return (f"{s['dataflow'].upper()} cores<-{s['spatial']['cores']}{pe}{lvl}{epi} | {s['bound']}-bound, "
                 f"util {s['utilisation']:.0%}")
     if s.get("view"):
         return "free view"
@@ -36,6 +43,11 @@ def loop_nest(s: dict[str, Any]) -> list[str]:
     """The schedule as loop nests, outermost level first. Levels are tiled independently over the problem one
     instance serves, so each tiled level has its own nest (its parent -> it); the innermost body is the spatial
     unrolling onto cores and the PE array, with the per-PE level's reuse."""
+    if s.get("unit") == "attention":
+        if s["fused"]:
+            return list(s["loop_nest"])
+        return [summary(s)] + [f"  {o['kind']} {o['fn']}: {o['cycles']:,.0f} cycles, {o['bound']}-bound"
+                               for o in s["ops"]]
     if "dataflow" not in s:
         return [summary(s)]
     tiled = [lv for lv in s["levels"] if "tile" in lv]

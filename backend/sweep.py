@@ -17,14 +17,15 @@ import numpy as np
 
 import ir
 
+from .attention import fused_cost
 from .contraction import as_gemm
-from .cost import Ports
+from .cost import Ports, leakage_j, objective
 from .costs import HwConsts, consts_of
 from .errors import BackendError
-from .estimate import fusable_inputs, tensor_homes
+from .estimate import ATTENTION, epilogue_reads, fusable_inputs, tensor_homes, unfused_homes
 from .hardware import Hardware, area_parts
 from .mapper import TARGETS, search
-from .vector import is_free_view, movement, vector_cost
+from .vector import epilogue_cost, is_free_view, movement, vector_cost
 
 
 @dataclass
@@ -37,7 +38,57 @@ class SweepResult:
     peak_tops: np.ndarray
 
 
-def _group(graphs: Sequence[ir.Graph], hws: Sequence[Hardware], cs: Sequence[HwConsts], target: str):
+def _op_arrays(op: ir.Op, graph: ir.Graph, cs: Sequence[HwConsts], ports: Ports, homes: dict, loc: tuple,
+               target: str, vu, attention: str):
+    """Cycles and energy of one op on every configuration (the same equations and search as ``estimate``)."""
+    c = cs[0]
+    out_home = homes[op.output.tensor]
+    if op.kind == ir.OpKind.ATTENTION:
+        fused = None
+        if attention in ("best", "fused"):
+            cy, en, _ = fused_cost(op, cs, ports, [*loc, out_home], target, vu.cycles("softmax"))
+            fused = (cy, en)
+            if (attention == "fused" and np.isfinite(cy).all()) or not op.attrs.get("unfused"):
+                return cy, en
+        sub = ir.unfused_graph(op)
+        sub_homes = unfused_homes(op, sub, c, loc, out_home)
+        cy_u, en_u = 0.0, 0.0
+        for o in sub.ops:
+            sub_loc = tuple(sub_homes[a.tensor] for a in o.inputs)
+            a, b = _op_arrays(o, sub, cs, ports, sub_homes, sub_loc, target, vu, attention)
+            cy_u, en_u = cy_u + a, en_u + b
+        if fused is None:
+            return cy_u, en_u
+        use = objective(target, fused[0], fused[1]) <= objective(target, cy_u, en_u)
+        if attention == "fused":
+            use = np.isfinite(fused[0])
+        return np.where(use, fused[0], cy_u), np.where(use, fused[1], en_u)
+    if ir.is_contraction(op):
+        res = (loc[0] in ("glb", "local"), loc[1] in ("glb", "local"), out_home == "glb")
+        best = search(as_gemm(op), cs, res, target, ports=ports)
+        cy, en = best.cycles, best.energy
+        if op.attrs.get("epilogue"):
+            e_cy, e_en, _ = epilogue_cost(ports, c, op.attrs["epilogue"], epilogue_reads(op, graph, c, loc), vu.cycles)
+            e_cy = np.reshape(np.broadcast_to(e_cy, np.shape(cy)), -1)
+            total = np.maximum(cy, e_cy)
+            en = en + np.reshape(e_en, -1) + np.reshape(leakage_j(ports.leak_w, total - cy, ports.clock_hz), -1)
+            cy = total
+        return cy, en
+    if op.kind.category == "movement":
+        t = graph.tensors[op.output.tensor]
+        src = loc[0] if loc else "dram"
+        if is_free_view(op.kind.value, src, out_home):
+            return 0.0, 0.0
+        reads, write = movement(op.kind.value, t.numel * c.bits_a, src, out_home)
+        return vector_cost(ports, c, 0, 0.0, reads, write, stream=False)
+    reads = [(graph.tensors[a.tensor].numel * c.bits_a, h) for a, h in zip(op.inputs, loc)]
+    write = (graph.tensors[op.output.tensor].numel * c.bits_a, out_home)
+    fn = op.fn or op.kind.value
+    return vector_cost(ports, c, op.iterations, vu.cycles(fn), reads, write)
+
+
+def _group(graphs: Sequence[ir.Graph], hws: Sequence[Hardware], cs: Sequence[HwConsts], target: str,
+           attention: str):
     """Latency (s) and energy (J) of the graphs on configurations of one structure."""
     c = cs[0]
     ports = Ports.of(cs)
@@ -50,31 +101,20 @@ def _group(graphs: Sequence[ir.Graph], hws: Sequence[Hardware], cs: Sequence[HwC
         fused = fusable_inputs(graph)
         for op, k in graph.weighted_ops():
             loc = tuple("local" if (op.name, a.tensor) in fused else homes[a.tensor] for a in op.inputs)
-            if ir.is_contraction(op):
-                res = (loc[0] in ("glb", "local"), loc[1] in ("glb", "local"), homes[op.output.tensor] == "glb")
-                best = search(as_gemm(op), cs, res, target, ports=ports)
-                cy, en = best.cycles, best.energy
-            elif op.kind.category == "movement":
-                t = graph.tensors[op.output.tensor]
-                src, dst = (loc[0] if loc else "dram"), homes[op.output.tensor]
-                if is_free_view(op.kind.value, src, dst):
-                    continue
-                reads, write = movement(op.kind.value, t.numel * c.bits_a, src, dst)
-                cy, en = vector_cost(ports, c, 0, 0.0, reads, write, stream=False)
-            else:
-                reads = [(graph.tensors[a.tensor].numel * c.bits_a, h) for a, h in zip(op.inputs, loc)]
-                write = (graph.tensors[op.output.tensor].numel * c.bits_a, homes[op.output.tensor])
-                fn = op.fn or op.kind.value
-                cy, en = vector_cost(ports, c, op.iterations, vu.cycles(fn), reads, write)
+            cy, en = _op_arrays(op, graph, cs, ports, homes, loc, target, vu, attention)
             cycles += k * np.reshape(cy, -1)
             energy += k * np.reshape(en, -1)
     return cycles / ports.clock_hz.reshape(-1), energy
 
 
-def sweep(graphs: ir.Graph | Iterable[ir.Graph], hardware: Sequence[Hardware], target: str = "edp") -> SweepResult:
-    """Per-configuration latency_s, energy_j (leakage included; graphs summed, e.g. both CLIP towers), area_mm2."""
+def sweep(graphs: ir.Graph | Iterable[ir.Graph], hardware: Sequence[Hardware], target: str = "edp",
+          attention: str = "best") -> SweepResult:
+    """Per-configuration latency_s, energy_j (leakage included; graphs summed, e.g. both CLIP towers), area_mm2;
+    ``attention`` as in ``estimate``."""
     if target not in TARGETS:
         raise BackendError(f"unknown target {target!r} (allowed: {', '.join(TARGETS)})")
+    if attention not in ATTENTION:
+        raise BackendError(f"unknown attention mode {attention!r} (allowed: {', '.join(ATTENTION)})")
     gs = [graphs] if isinstance(graphs, ir.Graph) else list(graphs)
     hws = list(hardware)
     n = len(hws)
@@ -87,7 +127,7 @@ def sweep(graphs: ir.Graph | Iterable[ir.Graph], hardware: Sequence[Hardware], t
     lat = np.zeros(n)
     en = np.zeros(n)
     for idx in groups.values():
-        lat[idx], en[idx] = _group(gs, [hws[i] for i in idx], [cs[i] for i in idx], target)
+        lat[idx], en[idx] = _group(gs, [hws[i] for i in idx], [cs[i] for i in idx], target, attention)
     feasible = np.isfinite(lat)
     return SweepResult(latency_s=np.where(feasible, lat, math.inf), energy_j=np.where(feasible, en, math.inf),
                        area_mm2=np.array([sum(a.values()) for a in areas]), feasible=feasible,

@@ -117,3 +117,22 @@ def free_view(c: HwConsts):
     return OpCost(0.0, {name: 0.0 for name in components(c)},
                   {"unit": "none", "view": True, "bound": "none", "utilisation": 0.0})
 
+
+
+def epilogue_cost(k: Ports, c: HwConsts, parts: list[dict], extra_reads: list[tuple[float, str]],
+                  cycles_per_element) -> tuple:
+    """A contraction's fused epilogue (``attrs["epilogue"]``: bias, activation, residual, normalisation): its vector
+    work on the lanes, ``ceil(iterations / (lanes x cores)) x cycles`` per part, and its extra operands read from
+    where they live, streamed through the local level. It runs on the output tiles as the array drains them, so it
+    overlaps the GEMM; returns (cycles, energy J, vector energy J) on every configuration of ``k``."""
+    compute = 0.0
+    lane_j = 0.0
+    for p in parts:
+        cpe = cycles_per_element(p.get("fn") or p.get("kind", "default"))
+        compute = compute + np.ceil(int(p["iterations"]) / (k.lanes * k.cores)) * cpe
+        lane_j = lane_j + int(p["iterations"]) * cpe * k.e_lane
+    if extra_reads:
+        cyc, energy = vector_cost(k, c, 0, 0.0, extra_reads, (0.0, "local"))
+    else:
+        cyc, energy = 0.0, 0.0
+    return np.maximum(compute, cyc), energy + lane_j, lane_j
