@@ -52,6 +52,9 @@ class HwConsts:
     leak_w: float
     lanes: int
     pipeline: bool = True        # the array fills, drains and loads (SCALE-Sim); False: an ideal spatial array
+    core_split: str = "dims"     # "dims": batch, M or N split evenly over cores; "tiles": output tiles in waves
+    tile_sizes: tuple[int, ...] = ()
+    launch_cycles: float = 0.0   # fixed cycles every op with work costs (kernel launch)
 
     @property
     def pe_level(self) -> int:
@@ -74,7 +77,7 @@ class HwConsts:
         lv = tuple((x.sharing, x.instances if x.sharing != "per_pe" else 0, x.split, x.holds, x.parent, x.db,
                     x.shared_port, x.read_bw / x.write_bw) for x in self.levels)
         return (self.cores, self.dataflows, self.bits_a, self.bits_b, self.bits_out, self.bits_acc, lv, self.home,
-                self.resident_bits, self.pipeline)
+                self.resident_bits, self.pipeline, self.core_split, self.tile_sizes)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -116,7 +119,9 @@ def consts_of(hw: Hardware, area: dict[str, float] | None = None) -> HwConsts:
         e_mac=conv.mac_energy_j(hw, t.mac_energy_j(mac_bits)),
         e_reg_per_mac=conv.pipeline_energy_j(hw.tensor_unit.register_accesses_per_mac * mac_bits
                                              * t.register_energy_j_per_bit()),
-        e_lane=t.vector_lane_energy_j(), leak_w=leak, lanes=hw.vector_unit.lanes, pipeline=conv.pipeline)
+        e_lane=t.vector_lane_energy_j(), leak_w=leak, lanes=hw.vector_unit.lanes, pipeline=conv.pipeline,
+        core_split=hw.tensor_unit.core_split, tile_sizes=tuple(hw.tensor_unit.tile_sizes),
+        launch_cycles=hw.kernel_launch_s * hw.clock_hz)
 
 
 def consts(hw: Hardware, sig: str | None = None) -> HwConsts:

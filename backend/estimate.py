@@ -155,10 +155,21 @@ def op_cost(op: ir.Op, graph: ir.Graph, hw: Hardware, c: HwConsts, homes: dict[s
         fn = op.fn or op.kind.value
         cost = describe(c, ports, op.iterations, hw.vector_unit.cycles(fn), reads, write, fn)
         cost.schedule["fused_inputs"] = [t for (n, t) in fused if n == op.name]
+    if c.launch_cycles and cost.feasible and not cost.schedule.get("view") and op.kind != ir.OpKind.ATTENTION:
+        cost = _launched(cost, c, ports)
     if len(_CACHE) > _CACHE_MAX:
         _CACHE.clear()
     _CACHE[key] = cost
     return cost
+
+
+def _launched(cost: OpCost, c: HwConsts, ports: Ports) -> OpCost:
+    """The op as one kernel: its launch's fixed cycles added (and the leakage meanwhile)."""
+    parts = dict(cost.energy_by_component_j)
+    parts["leakage"] += float(np.asarray(leakage_j(ports.leak_w, c.launch_cycles, ports.clock_hz)).reshape(-1)[0])
+    sched = {**cost.schedule, "cycles_by_term": {**cost.schedule.get("cycles_by_term", {}),
+                                                 "kernel launch": c.launch_cycles}}
+    return OpCost(cost.cycles + c.launch_cycles, parts, sched, cost.feasible)
 
 
 def epilogue_reads(op: ir.Op, graph: ir.Graph, c: HwConsts, loc) -> list[tuple[float, str]]:
@@ -208,6 +219,8 @@ def attention_cost(op: ir.Op, hw: Hardware, c: HwConsts, loc, out_home: str, tar
                                detail=True)
         if det is not None:
             fused_c = _fused_opcost(op, c, ports, *det)
+            if c.launch_cycles:
+                fused_c = _launched(fused_c, c, ports)
     if mode == "fused" and fused_c is not None:
         return fused_c
     if not op.attrs.get("unfused"):                 # built by hand: no parts to run unfused

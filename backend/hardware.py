@@ -66,6 +66,11 @@ class TensorUnit(_Part):
     pe_cols: int = Field(gt=0)
     dataflows: tuple[Dataflow, ...] = ("os", "ws", "is")
     register_accesses_per_mac: float = Field(3.0, ge=0)   # pipeline-register reads/writes per MAC
+    # how a GEMM spreads over cores: "dims" splits batch, M or N evenly; "tiles" deals output tiles of these
+    # sizes (rows x columns) to the cores in waves, as GPUs run thread blocks
+    core_split: Literal["dims", "tiles"] = "dims"
+    tile_sizes: tuple[int, ...] = (64, 128, 256)
+    precisions: tuple[int, ...] | None = None             # operand bit widths it computes in (None: any)
 
     @field_validator("dataflows")
     @classmethod
@@ -195,6 +200,8 @@ class Hardware(_Part):
     memory: tuple[MemoryLevel, ...]
     dram: Dram
     conventions: Conventions = "catx"                     # "catransformers": their code's cost conventions
+    kernel_launch_s: float = Field(0.0, ge=0)            # fixed time every op with work costs (GPU kernel launch)
+    static_power_w: float | None = Field(None, ge=0)     # measured static power; replaces the area-based leakage
     tech_overrides: dict[str, Any] = Field(default_factory=dict)   # dotted keys into backend/data/tech
 
     @model_validator(mode="before")
@@ -214,6 +221,10 @@ class Hardware(_Part):
     @model_validator(mode="after")
     def _hierarchy(self) -> "Hardware":
         check_hierarchy(self.memory)
+        p = self.tensor_unit.precisions
+        if p is not None and (self.bits.weight not in p or self.bits.activation not in p):
+            raise HardwareError(f"bits: {self.bits.weight}-bit weights / {self.bits.activation}-bit activations are "
+                                f"not a precision this tensor unit computes in (supported: {list(p)} bits)")
         return self
 
     # -- construction -------------------------------------------------------------------------------------
@@ -429,9 +440,12 @@ def area_parts(hw: Hardware) -> dict[str, float]:
 
 
 def leakage_w(hw: Hardware, area: dict[str, float]) -> float:
-    """Chip leakage while powered: logic area x W/mm2 + SRAM bits x W/bit (register files count as logic)."""
+    """Chip leakage while powered: logic area x W/mm2 + SRAM bits x W/bit (register files count as logic); a
+    measured ``static_power_w`` replaces it."""
     if hw.conventions == "catransformers":
         return 0.0
+    if hw.static_power_w is not None:
+        return hw.static_power_w
     t = hw.tech
     logic = area["pe_array"] + area["vector"]
     sram_bits = 0.0

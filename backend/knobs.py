@@ -43,6 +43,8 @@ KNOBS: dict[str, Knob] = {k.name: k for k in (
     Knob("dram_kind", ("dram", "kind"), "", "DRAM technology"),
     Knob("dram_gb", ("dram", "capacity_gb"), "GB", "DRAM capacity"),
     Knob("dram_bw_words_per_cycle", ("dram", "bw_words_per_cycle"), "words/cycle", "DRAM bandwidth"),
+    Knob("kernel_launch_s", ("kernel_launch_s",), "s", "fixed time of every op with work (a GPU kernel launch)"),
+    Knob("static_power_w", ("static_power_w",), "W", "measured static power (replaces the area-based leakage)"),
     Knob("conventions", ("conventions",), "", "cost conventions: catx or catransformers (reproduction only)"),
 )}
 NAMES: tuple[str, ...] = tuple(KNOBS)

@@ -54,8 +54,18 @@ class OpCost:
         return sum(self.energy_by_component_j.values())
 
 
-def splits(g: Gemm, cores: int) -> list[tuple[str, int, int, int]]:
-    """(dim, b, m, n) per core for every way to spread the GEMM over the cores (batch, M or N)."""
+def splits(g: Gemm, cores: int, mode: str = "dims", tiles: Sequence[int] = ()) -> list[tuple[str, int, int, int]]:
+    """(how, b, m, n) per core for every way to spread the GEMM over the cores: "dims" splits batch, M or N evenly;
+    "tiles" cuts the output into tiles of ``tiles`` rows and columns and deals them to the cores in waves (a core
+    runs ``waves`` tiles one after another, so its problem is waves x tile; the last wave may leave cores idle)."""
+    if mode == "tiles":
+        out = {}
+        for tm in sorted({min(t, g.m) for t in tiles}):
+            for tn in sorted({min(t, g.n) for t in tiles}):
+                count = g.b * -(-g.m // tm) * -(-g.n // tn)
+                waves = -(-count // cores)
+                out.setdefault((waves, tm, tn), (f"tiles {tm}x{tn}, {count} in {waves} waves", waves, tm, tn))
+        return list(out.values())
     if cores == 1:
         return [("none", g.b, g.m, g.n)]
     out = [("b", -(-g.b // cores), g.m, g.n), ("m", g.b, -(-g.m // cores), g.n), ("n", g.b, g.m, -(-g.n // cores))]
@@ -555,7 +565,7 @@ def _search(g: Gemm, cs: Sequence[HwConsts], res: tuple[bool, bool, bool], targe
     rows = np.array([x.rows for x in cs], dtype=np.int64)[:, None]
     cols = np.array([x.cols for x in cs], dtype=np.int64)[:, None]
     best = Best(np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf), [None] * n)
-    for split, b1, m1, n1 in splits(g, c.cores):
+    for split, b1, m1, n1 in splits(g, c.cores, c.core_split, c.tile_sizes):
         fronts = _level_fronts(cs, g, b1, m1, n1, res)
         if fronts is None:
             continue

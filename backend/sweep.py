@@ -40,7 +40,19 @@ class SweepResult:
 
 def _op_arrays(op: ir.Op, graph: ir.Graph, cs: Sequence[HwConsts], ports: Ports, homes: dict, loc: tuple,
                target: str, vu, attention: str):
-    """Cycles and energy of one op on every configuration (the same equations and search as ``estimate``)."""
+    """Cycles and energy of one op on every configuration (the same equations and search as ``estimate``),
+    each op with work launched as one kernel."""
+    cy, en, launched = _work(op, graph, cs, ports, homes, loc, target, vu, attention)
+    c = cs[0]
+    if launched and c.launch_cycles:
+        cy = np.where(np.isfinite(cy), np.asarray(cy) + c.launch_cycles, cy)
+        en = en + np.reshape(leakage_j(ports.leak_w, c.launch_cycles, ports.clock_hz), -1)
+    return cy, en
+
+
+def _work(op: ir.Op, graph: ir.Graph, cs: Sequence[HwConsts], ports: Ports, homes: dict, loc: tuple,
+          target: str, vu, attention: str):
+    """(cycles, energy, whether it is one kernel) of one op before its launch."""
     c = cs[0]
     out_home = homes[op.output.tensor]
     if op.kind == ir.OpKind.ATTENTION:
@@ -49,7 +61,7 @@ def _op_arrays(op: ir.Op, graph: ir.Graph, cs: Sequence[HwConsts], ports: Ports,
             cy, en, _ = fused_cost(op, cs, ports, [*loc, out_home], target, vu.cycles("softmax"))
             fused = (cy, en)
             if (attention == "fused" and np.isfinite(cy).all()) or not op.attrs.get("unfused"):
-                return cy, en
+                return cy, en, True
         sub = ir.unfused_graph(op)
         sub_homes = unfused_homes(op, sub, c, loc, out_home)
         cy_u, en_u = 0.0, 0.0
@@ -58,11 +70,13 @@ def _op_arrays(op: ir.Op, graph: ir.Graph, cs: Sequence[HwConsts], ports: Ports,
             a, b = _op_arrays(o, sub, cs, ports, sub_homes, sub_loc, target, vu, attention)
             cy_u, en_u = cy_u + a, en_u + b
         if fused is None:
-            return cy_u, en_u
-        use = objective(target, fused[0], fused[1]) <= objective(target, cy_u, en_u)
+            return cy_u, en_u, False
+        launch = c.launch_cycles
+        fused_l = (np.asarray(fused[0]) + launch, fused[1] + np.reshape(leakage_j(ports.leak_w, launch, ports.clock_hz), -1))
+        use = objective(target, fused_l[0], fused_l[1]) <= objective(target, cy_u, en_u)
         if attention == "fused":
             use = np.isfinite(fused[0])
-        return np.where(use, fused[0], cy_u), np.where(use, fused[1], en_u)
+        return np.where(use, fused_l[0], cy_u), np.where(use, fused_l[1], en_u), False
     if ir.is_contraction(op):
         res = (loc[0] in ("glb", "local"), loc[1] in ("glb", "local"), out_home == "glb")
         best = search(as_gemm(op), cs, res, target, ports=ports)
@@ -73,18 +87,18 @@ def _op_arrays(op: ir.Op, graph: ir.Graph, cs: Sequence[HwConsts], ports: Ports,
             total = np.maximum(cy, e_cy)
             en = en + np.reshape(e_en, -1) + np.reshape(leakage_j(ports.leak_w, total - cy, ports.clock_hz), -1)
             cy = total
-        return cy, en
+        return cy, en, True
     if op.kind.category == "movement":
         t = graph.tensors[op.output.tensor]
         src = loc[0] if loc else "dram"
         if is_free_view(op.kind.value, src, out_home):
-            return 0.0, 0.0
+            return 0.0, 0.0, False
         reads, write = movement(op.kind.value, t.numel * c.bits_a, src, out_home)
-        return vector_cost(ports, c, 0, 0.0, reads, write, stream=False)
+        return (*vector_cost(ports, c, 0, 0.0, reads, write, stream=False), True)
     reads = [(graph.tensors[a.tensor].numel * c.bits_a, h) for a, h in zip(op.inputs, loc)]
     write = (graph.tensors[op.output.tensor].numel * c.bits_a, out_home)
     fn = op.fn or op.kind.value
-    return vector_cost(ports, c, op.iterations, vu.cycles(fn), reads, write)
+    return (*vector_cost(ports, c, op.iterations, vu.cycles(fn), reads, write), True)
 
 
 def _group(graphs: Sequence[ir.Graph], hws: Sequence[Hardware], cs: Sequence[HwConsts], target: str,

@@ -125,7 +125,7 @@ def brute_force(g, c, resident, target):
     sizes = (g.m * g.k * c.bits_a, g.k * g.n * c.bits_b, g.m * g.n * c.bits_out)
     k = Ports.of([c], 1)
     best = np.inf
-    for _, b1, m1, n1 in splits(g, c.cores):
+    for _, b1, m1, n1 in splits(g, c.cores, c.core_split, c.tile_sizes):
         per_level = []
         for i, lv in enumerate(c.levels):
             if lv.sharing == "per_pe":
