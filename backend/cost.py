@@ -168,8 +168,9 @@ def schedule_cost(k: Ports, macs, compute, array_rw: Sequence[tuple[Any, Any]],
 
 
 def leakage_j(leak_w, cycles, clock_hz):
-    """Leakage energy over ``cycles``; an impossible schedule (infinite cycles) leaks infinitely, also at 0 W."""
-    return np.where(np.isfinite(cycles), leak_w * np.where(np.isfinite(cycles), cycles, 0.0) / clock_hz, np.inf)
+    """Leakage energy over ``cycles`` (an impossible schedule's infinite cycles give a huge finite value, never
+    NaN at 0 W; its infinite cycles already make it lose)."""
+    return leak_w * np.minimum(cycles, 1e300) / clock_hz
 
 
 def objective(target: str, cycles, energy):

@@ -270,7 +270,7 @@ def _level_fronts(cs: Sequence[HwConsts], g: Gemm, b1: int, m1: int, n1: int, re
             out.append((fronts[0], bb, lv.instances, None))
             continue
         f, member = _union(fronts)
-        out.append((f, bb, lv.instances, member[which]))      # each configuration: its own capacity's front
+        out.append((f, bb, lv.instances, (member, which)))    # each configuration: its own capacity's front
     return out
 
 
@@ -342,7 +342,12 @@ class Stage:
     edges: dict[int, tuple[np.ndarray, np.ndarray]]
     db: np.ndarray
     size: int
-    fits: np.ndarray | None          # (configurations, candidates): the ones on a configuration's own front
+    fits: tuple | None               # (fronts x candidates, front of each configuration): its own front's candidates
+
+    def own(self, cfg: np.ndarray) -> np.ndarray:
+        """(len(cfg), candidates): which candidates are on each configuration's own front."""
+        member, which = self.fits
+        return member[which[cfg]]
 
 
 def _stages(fronts) -> list[Stage | None]:
@@ -385,7 +390,7 @@ class _Bound:
             rows = [r * nj + j for r in range(4) for j in {st.j, *parents}]
             key = k.matrix[rows].T
             if st.fits is not None:
-                key = np.hstack([key, np.unique(st.fits, axis=0, return_inverse=True)[1].reshape(-1, 1)])
+                key = np.hstack([key, st.fits[1].reshape(-1, 1).astype(np.float64)])
             _, rep, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
             inv = inv.reshape(-1)
             kk = k.take(rep, 2)
@@ -403,7 +408,7 @@ class _Bound:
             shape = (rep.size, st.size)
             f, e, en, port = (np.broadcast_to(x, shape) for x in (f, e, en, port))
             if st.fits is not None:
-                fits = st.fits[rep]
+                fits = st.own(rep)
                 f, e, en = (np.where(fits, x, np.inf) for x in (f, e, en))
             self.own[st.j] = (f, e, en, port, inv)
             fill[st.j], edge[st.j], energy[st.j] = f.min(axis=1)[inv], e.min(axis=1)[inv], en.min(axis=1)[inv]
@@ -418,9 +423,16 @@ class _Bound:
             e0 = e0 + (r + w) * k1.e_bit[j]
         self.t0, self.e0 = cc.min(axis=1), np.broadcast_to(e0, cc.shape).min(axis=1)
         self.k = k
+        self._candidates: dict = {}
 
     def candidates(self, target: str, j: int) -> np.ndarray:
         """(configurations, candidates): the least objective of any complete schedule through each candidate."""
+        key = (target, j)
+        if key not in self._candidates:
+            self._candidates[key] = self._candidates_of(target, j)
+        return self._candidates[key]
+
+    def _candidates_of(self, target: str, j: int) -> np.ndarray:
         f, e, en, port, inv = self.own[j]
         f, e, en, port = f[inv], e[inv], en[inv], port[inv]
         kk = self.k
@@ -510,7 +522,7 @@ def _run(k1: Ports, initial, stages: list[Stage | None], target: str, ub: np.nda
         keep = _select(bound.objective(target, s, j - 1, cfg, k), cfg, ub, greedy)
         s, cfg, path = s.take(keep), cfg[keep], path[keep]
         k = k1.take(cfg, 1)
-        ok = np.ones((ncfg, st.size), bool) if st.fits is None else st.fits
+        ok = np.ones((ncfg, st.size), bool) if st.fits is None else st.own(np.arange(ncfg))
         if greedy:
             cand = bound.candidates(target, j)
             width = min(dive_width, st.size)
