@@ -6,6 +6,7 @@ evaluation (milliseconds). The Evaluator pickles, graph included, so Dask worker
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -74,6 +75,12 @@ class Evaluator:
         if self._fixed_graph is not None:
             t = ir.totals(self._fixed_graph)
             self.model_bytes, self.params = t.param_bytes, t.param_count
+        self.notes: list[str] = []
+        searched = {k.name for k in study.knobs()}
+        if "attention" in searched and self._fixed_graph is not None and \
+                not any(o.kind == ir.OpKind.ATTENTION for o in self._fixed_graph.ops):
+            self.notes.append("schedule.knobs.attention has no effect: the model has no fused attention op")
+            logging.getLogger("catx").warning(self.notes[-1])
 
     def _check_model_knobs(self) -> None:
         legal = self.clip.knob_values()
@@ -134,7 +141,8 @@ class Evaluator:
     def metrics(self, values: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
         hw = self.hardware(values)
         g = self.graph(values)
-        est = backend.estimate(g, hw, target=values.get("mapper", "edp"), fuse=bool(values.get("fusion", True)))
+        est = backend.estimate(g, hw, target=values.get("mapper", "edp"), fuse=bool(values.get("fusion", True)),
+                               attention=values.get("attention", "best"))
         if not est.feasible:
             raise EvaluationError(f"the backend cannot map {len(est.infeasible)} op(s): {est.infeasible[:3]}")
         model_bytes = ir.totals(g).param_bytes if self.clip is not None else self.model_bytes

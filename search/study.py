@@ -29,7 +29,7 @@ HARDWARE_KNOBS = KNOB_NAMES
 MODEL_KNOBS = tuple(f"{t}_{k}" for t in ("text", "vision") for k in ("layers", "heads", "ffn", "width"))
 # Schedule knobs: the dataflow the tensor unit may use (``best`` lets the mapper choose), the mapper's target.
 SCHEDULE_KNOBS = {"dataflow": ("best", "os", "ws", "is"), "mapper": ("edp", "latency", "energy"),
-                  "fusion": (False, True)}
+                  "fusion": (False, True), "attention": ("best", "fused", "unfused")}
 
 Scalar = Union[bool, int, float, str]
 

@@ -135,3 +135,19 @@ def test_inspect_shows_the_fused_loop_nest(tmp_path, capsys, gpt2):
     out = capsys.readouterr().out
     assert "fused attention on local_buffer: blocks of" in out and "online softmax" in out
     assert "for kb in key blocks up to the diagonal" in out          # GPT-2 is causal
+
+
+def test_attention_is_a_schedule_knob_of_studies():
+    """A study may search how attention runs; on a model without fused attention the knob is accepted and noted."""
+    from search.evaluate import Evaluator
+    from search.study import SCHEDULE_KNOBS, StudySpec
+    assert SCHEDULE_KNOBS["attention"] == ("best", "fused", "unfused")
+    spec = StudySpec.model_validate({"name": "s", "model": {"spec": "gemm:64,64,64"},
+                                     "hardware": {"knobs": {"cores": [1, 2]}},
+                                     "schedule": {"knobs": {"attention": ["fused", "unfused"]}},
+                                     "objectives": ["latency_s"]})
+    ev = Evaluator(spec)
+    assert ev.notes == ["schedule.knobs.attention has no effect: the model has no fused attention op"]
+    a = ev.metrics({**ev.base_values(), "cores": 1, "attention": "fused"})[0]
+    b = ev.metrics({**ev.base_values(), "cores": 1, "attention": "unfused"})[0]
+    assert a["latency_s"] == b["latency_s"]
