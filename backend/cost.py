@@ -94,7 +94,10 @@ class State:
         """The partial schedules at positions ``idx`` (all fields one-dimensional or scalar)."""
         fields = [self.t, self.energy, self.edge, *self.reads, *self.writes]
         size = max(np.size(f) for f in fields)
-        m = np.vstack([np.broadcast_to(f, (size,)) for f in fields])[:, idx]
+        m = np.empty((len(fields), size))
+        for i, f in enumerate(fields):
+            m[i] = f                                   # scalars and (size,) arrays alike
+        m = m[:, idx]
         nj = len(self.reads)
         return State(m[0], m[1], m[2], list(m[3:3 + nj]), list(m[3 + nj:]), dict(self.terms))
 
