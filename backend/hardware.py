@@ -22,6 +22,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ir.files import load_yaml
+
 from .errors import HardwareError, TechDataError, describe_validation_error
 from .tech import NODES_NM, Tech, tech_for
 
@@ -247,12 +249,7 @@ class Hardware(_Part):
     @classmethod
     def from_yaml(cls, path: str | Path) -> "Hardware":
         p = Path(path)
-        if not p.is_file():
-            raise HardwareError(f"{p}: no such hardware file")
-        try:
-            doc = yaml.safe_load(p.read_text())
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise HardwareError(f"{p}: not valid YAML ({e})") from None
+        doc = load_yaml(p, "hardware file", HardwareError)      # guarded: missing, directory, UTF-8, depth, aliases
         return cls.from_dict(doc, str(p))
 
     def with_knobs(self, **knobs: Any) -> "Hardware":

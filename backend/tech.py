@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from ir.files import load_yaml
 
 from .errors import TechDataError
 
@@ -27,11 +27,7 @@ NODES_NM = (28, 22, 16, 14, 7, 5, 3)
 def _base() -> dict[str, Any]:
     out = {}
     for name in FILES:
-        path = DATA_DIR / f"{name}.yaml"
-        try:
-            out[name] = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as e:
-            raise TechDataError(f"{path}: cannot read technology data ({e})") from None
+        out[name] = load_yaml(DATA_DIR / f"{name}.yaml", "technology data file", TechDataError)
     return out
 
 
@@ -68,13 +64,11 @@ def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any], source: 
 
 def load_overrides(path: str | Path) -> dict[str, Any]:
     """Read a YAML file of dotted-key overrides."""
-    p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise TechDataError(f"{p}: cannot read technology overrides ({e})") from None
+    doc = load_yaml(path, "technology overrides file", TechDataError, expect=None)
+    if doc is None:
+        return {}
     if not isinstance(doc, dict):
-        raise TechDataError(f"{p}: expected a mapping of dotted keys to values")
+        raise TechDataError(f"{path}: expected a mapping of dotted keys to values")
     return doc
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ir import Graph, fold_repeats
+from ir.files import check_file
 
 from .errors import FrontendError, ModelFileError, UnboundDimensionError, UnsupportedOpError
 from .relax_to_ir import relax_to_ir
+
+MAX_ONNX_BYTES = 2**31          # protobuf's limit; larger models keep their weights as external data
 
 
 def _read(path: Path):
     import onnx
 
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such ONNX file")
+    check_file(path, "ONNX file", ModelFileError, MAX_ONNX_BYTES)   # missing, a directory, a device, over 2 GiB
     try:
         model = onnx.load(str(path))
     except Exception as e:

@@ -14,7 +14,7 @@ from .analysis import (
 from .artefacts import drop_mask_artefacts
 from .attention import fuse_attention, unfused_graph
 from .epilogues import fuse_epilogues
-from .errors import CatxError, IRError, IRFormatError, IRValidationError
+from .errors import CatxError, InputFileError, IRError, IRFormatError, IRValidationError
 from .fusion import fuse
 from .graph import Access, Block, Graph, Op, OpKind, Tensor, TensorRole
 from .merge import merge
@@ -24,8 +24,8 @@ from .serialize import from_dict, from_json, load, save, to_dict, to_json
 from .validate import validate
 
 __all__ = [
-    "Access", "Block", "CatxError", "Graph", "GraphTotals", "IRError", "IRFormatError", "IRValidationError", "Op",
-    "OpKind", "Tensor", "TensorRole", "arithmetic_intensity", "attention_parts", "drop_mask_artefacts", "dump",
+    "Access", "Block", "CatxError", "Graph", "GraphTotals", "IRError", "IRFormatError", "IRValidationError",
+    "InputFileError", "Op", "OpKind", "Tensor", "TensorRole", "arithmetic_intensity", "attention_parts", "drop_mask_artefacts", "dump",
     "expand_count", "facts", "fold_repeats", "from_dict", "from_json", "fuse", "fuse_attention", "fuse_epilogues",
     "is_contraction", "load", "macs", "merge", "op_rows", "operand_bytes", "save", "signature", "to_dict", "to_json",
     "totals", "unfused_graph", "validate", "vector_ops",

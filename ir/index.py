@@ -23,6 +23,12 @@ def is_opaque(expr: str) -> bool:
     return expr.startswith("@")
 
 
+def _int(text: str, expr: str) -> int:
+    if len(text) > 18:          # |value| < 10**18: an index coefficient or offset, never a data value
+        raise IRValidationError(f"index expression {expr[:60]!r}: number {text[:20]}... is too large")
+    return int(text)
+
+
 @lru_cache(maxsize=4096)
 def parse(expr: str) -> tuple[tuple[tuple[str, int], ...], int]:
     """Return ``((dim, coefficient), ...), constant`` for an affine expression (coefficients >= 1)."""
@@ -36,14 +42,14 @@ def parse(expr: str) -> tuple[tuple[tuple[str, int], ...], int]:
     for term in text.split("+"):
         if not term:
             continue
-        if term.lstrip("-").isdigit():
-            const += int(term)
+        if term.lstrip("-").isdecimal():
+            const += _int(term, expr)
             continue
         m = _TERM.match(term)
         if not m:
             raise IRValidationError(f"index expression {expr!r}: cannot read term {term!r} (allowed: dim, c*dim, "
                                     "dim*c, an integer constant, joined by '+' or '-' before constants)")
-        coef = int(m.group(1) or 1) * int(m.group(3) or 1)
+        coef = _int(m.group(1) or "1", expr) * _int(m.group(3) or "1", expr)
         coefs[m.group(2)] = coefs.get(m.group(2), 0) + coef
     return tuple(coefs.items()), const
 

@@ -1,4 +1,4 @@
-"""Versioned JSON form of a Graph; ``from_json(to_json(g)) == g`` exactly.
+"""Versioned JSON form of a Graph; ``from_json(to_json(g)) == g`` exactly; documents are checked on load.
 
 ``attrs`` and ``meta`` must hold JSON values (str, int, float, bool, None, lists, dicts with str keys).
 """
@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import IRFormatError
+from .errors import IRError, IRFormatError
+from .files import load_json, parse_json
 from .graph import Access, Block, Graph, Op, OpKind, Tensor, TensorRole
+from .validate import validate
 
 FORMAT = "catx-ir"
 VERSION = 1
@@ -26,23 +28,8 @@ def op_to_dict(o: Op) -> dict[str, Any]:
     }
 
 
-def op_from_dict(o: dict[str, Any], where: str = "<op>") -> Op:
-    out = _need(o, "output", where)
-    return Op(
-        name=_need(o, "name", where), kind=OpKind(_need(o, "kind", where)), fn=o.get("fn", ""),
-        dims={d: int(s) for d, s in _need(o, "dims", where)}, reduce=tuple(o.get("reduce", ())),
-        inputs=[Access(_need(a, "tensor", where), tuple(_need(a, "index", where))) for a in _need(o, "inputs", where)],
-        output=Access(_need(out, "tensor", where), tuple(_need(out, "index", where))),
-        bits=int(o.get("bits", 8)), provenance=tuple(o.get("provenance", ())), attrs=o.get("attrs", {}))
-
-
 def tensor_to_dict(t: Tensor) -> dict[str, Any]:
     return {"name": t.name, "shape": list(t.shape), "bits": t.bits, "role": t.role.value}
-
-
-def tensor_from_dict(t: dict[str, Any], where: str = "<tensor>") -> Tensor:
-    return Tensor(_need(t, "name", where), tuple(_need(t, "shape", where)), int(_need(t, "bits", where)),
-                  TensorRole(_need(t, "role", where)))
 
 
 def to_dict(graph: Graph) -> dict[str, Any]:
@@ -59,30 +46,99 @@ def to_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
-def _need(d: dict, key: str, where: str) -> Any:
-    if not isinstance(d, dict) or key not in d:
+def _need(d: Any, key: str, where: str, kind: type | tuple[type, ...] | None = None) -> Any:
+    if not isinstance(d, dict):
+        raise IRFormatError(f"{where}: must be an object with field {key!r}, got {type(d).__name__}")
+    if key not in d:
         raise IRFormatError(f"{where}: missing field {key!r}")
-    return d[key]
+    return _typed(d[key], f"{where}: field {key!r}", kind)
 
 
-def from_dict(doc: dict[str, Any], source: str = "<dict>") -> Graph:
+def _typed(value: Any, where: str, kind: type | tuple[type, ...] | None) -> Any:
+    """``value`` when it has JSON type ``kind`` (an int is never a bool here); IRFormatError otherwise."""
+    if kind is None:
+        return value
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, (int,)))
+    if not ok:
+        names = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
+        want = " or ".join(names.get(k, k.__name__) for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise IRFormatError(f"{where} must be {want}, got {json.dumps(value)[:80] if _plain(value) else value!r:.80}")
+    return value
+
+
+def _plain(value: Any) -> bool:
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    return [_typed(x, f"{where}[{i}]", str) for i, x in enumerate(_typed(value, where, list))]
+
+
+def _ints(value: Any, where: str) -> list[int]:
+    return [_typed(x, f"{where}[{i}]", int) for i, x in enumerate(_typed(value, where, list))]
+
+
+def tensor_from_dict(t: Any, w: str = "<tensor>") -> Tensor:
+    """A Tensor from its JSON form; IRFormatError naming the field when a type is wrong."""
+    return Tensor(_need(t, "name", w, str), tuple(_ints(_need(t, "shape", w), f"{w}.shape")),
+                  _need(t, "bits", w, int), TensorRole(_need(t, "role", w, str)))
+
+
+def _access(a: Any, w: str) -> Access:
+    return Access(_need(a, "tensor", w, str), tuple(_strings(_need(a, "index", w), f"{w}.index")))
+
+
+def op_from_dict(o: Any, w: str = "<op>") -> Op:
+    """An Op from its JSON form; IRFormatError naming the field when a type is wrong."""
+    if not isinstance(o, dict):
+        raise IRFormatError(f"{w}: must be an object, got {type(o).__name__}")
+    dims = {}
+    for j, pair in enumerate(_need(o, "dims", w, list)):
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise IRFormatError(f"{w}.dims[{j}] must be a [name, size] pair")
+        dims[_typed(pair[0], f"{w}.dims[{j}] name", str)] = _typed(pair[1], f"{w}.dims[{j}] size", int)
+    return Op(name=_need(o, "name", w, str), kind=OpKind(_need(o, "kind", w, str)),
+              fn=_typed(o.get("fn", ""), f"{w}.fn", str), dims=dims,
+              reduce=tuple(_strings(o.get("reduce", []), f"{w}.reduce")),
+              inputs=[_access(a, f"{w}.inputs[{j}]") for j, a in enumerate(_need(o, "inputs", w, list))],
+              output=_access(_need(o, "output", w, dict), f"{w}.output"),
+              bits=_typed(o.get("bits", 8), f"{w}.bits", int),
+              provenance=tuple(_strings(o.get("provenance", []), f"{w}.provenance")),
+              attrs=_typed(o.get("attrs", {}), f"{w}.attrs", dict))
+
+
+def from_dict(doc: dict[str, Any], source: str = "<dict>", check: bool = True) -> Graph:
+    """The Graph of a document; every field's type is checked and, with ``check``, the graph is validated
+    (``ir.validate``: sizes >= 1, repeats >= 1, tensors that exist, shapes that agree with the index maps)."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise IRFormatError(f"{source}: not a CATX IR document (field 'format' must be {FORMAT!r})")
     if doc.get("version") != VERSION:
-        raise IRFormatError(f"{source}: IR version {doc.get('version')!r} is not supported (this CATX reads {VERSION})")
+        raise IRFormatError(f"{source}: IR version {doc.get('version')!r:.40} is not supported (this CATX reads "
+                            f"{VERSION})")
     try:
-        g = Graph(name=_need(doc, "name", source), inputs=list(_need(doc, "inputs", source)),
-                  outputs=list(_need(doc, "outputs", source)), meta=doc.get("meta", {}))
-        for i, t in enumerate(_need(doc, "tensors", source)):
-            tensor = tensor_from_dict(t, f"{source}: tensors[{i}]")
+        g = Graph(name=_need(doc, "name", "document", str), inputs=_strings(_need(doc, "inputs", "document"), "inputs"),
+                  outputs=_strings(_need(doc, "outputs", "document"), "outputs"),
+                  meta=_typed(doc.get("meta", {}), "meta", dict))
+        for i, t in enumerate(_need(doc, "tensors", "document", list)):
+            tensor = tensor_from_dict(t, f"tensors[{i}]")
+            if tensor.name in g.tensors:
+                raise IRFormatError(f"tensors[{i}]: tensor {tensor.name!r} is declared twice")
             g.tensors[tensor.name] = tensor
-        for i, o in enumerate(_need(doc, "ops", source)):
-            g.ops.append(op_from_dict(o, f"{source}: ops[{i}]"))
-        for i, b in enumerate(doc.get("blocks", [])):
-            w = f"{source}: blocks[{i}]"
-            g.blocks.append(Block(_need(b, "name", w), tuple(_need(b, "ops", w)), int(_need(b, "repeat", w))))
-    except (ValueError, TypeError) as e:
+        g.ops = [op_from_dict(o, f"ops[{i}]") for i, o in enumerate(_need(doc, "ops", "document", list))]
+        for i, b in enumerate(_typed(doc.get("blocks", []), "blocks", list)):
+            w = f"blocks[{i}]"
+            g.blocks.append(Block(_need(b, "name", w, str), tuple(_strings(_need(b, "ops", w), f"{w}.ops")),
+                                  _need(b, "repeat", w, int)))
+        if check:
+            validate(g)
+    except (ValueError, TypeError) as e:        # an unknown kind or role (ValueError), an unhashable name, ...
         raise IRFormatError(f"{source}: {e}") from None
+    except IRError as e:
+        raise type(e)(f"{source}: {e}") from None
     return g
 
 
@@ -90,20 +146,14 @@ def to_json(graph: Graph, indent: int | None = 1) -> str:
     return json.dumps(to_dict(graph), indent=indent)
 
 
-def from_json(text: str, source: str = "<json>") -> Graph:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise IRFormatError(f"{source}: not valid JSON ({e})") from None
-    return from_dict(doc, source)
+def from_json(text: str, source: str = "<json>", check: bool = True) -> Graph:
+    return from_dict(parse_json(text, source, "IR document", IRFormatError), source, check)
 
 
 def save(graph: Graph, path: str | Path) -> None:
     Path(path).write_text(to_json(graph))
 
 
-def load(path: str | Path) -> Graph:
-    p = Path(path)
-    if not p.is_file():
-        raise IRFormatError(f"{p}: no such file")
-    return from_json(p.read_text(), str(p))
+def load(path: str | Path, check: bool = True) -> Graph:
+    """Read an IR JSON file through the guarded loader (``ir.files``) and validate it."""
+    return from_dict(load_json(path, "IR file", IRFormatError), str(path), check)

@@ -9,6 +9,12 @@ from .graph import Graph, OpKind, TensorRole
 
 def validate(graph: Graph) -> Graph:
     """Raise ``IRValidationError`` naming the op, tensor and axis of the first problem; return the graph."""
+    for name, t in graph.tensors.items():
+        if any(not isinstance(s, int) or s < 1 for s in t.shape):
+            raise IRValidationError(f"tensor {name!r}: shape {list(t.shape)} has a size < 1; sizes must be "
+                                    "integers >= 1")
+        if t.bits < 1:
+            raise IRValidationError(f"tensor {name!r}: bits must be >= 1, got {t.bits}")
     defined = {n for n, t in graph.tensors.items() if t.role != TensorRole.ACTIVATION}
     for name in graph.inputs:
         if name not in graph.tensors:

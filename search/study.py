@@ -12,10 +12,10 @@ import math
 from pathlib import Path
 from typing import Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backend.knobs import NAMES as KNOB_NAMES
+from ir.files import load_yaml
 
 from . import metrics as M
 from .errors import StudyError
@@ -289,7 +289,7 @@ def _extends(doc: dict, source: str, depth: int = 0) -> dict:
         return doc
     if depth > 8 or not isinstance(parent, str) or parent not in presets():
         raise StudyError(f"{source}: field 'extends': {parent!r} is not a preset (presets: {', '.join(presets())})")
-    base = yaml.safe_load((PRESET_DIR / f"{parent}.yaml").read_text())
+    base = load_yaml(PRESET_DIR / f"{parent}.yaml", "study preset", StudyError)
     base = _extends(base, str(PRESET_DIR / f"{parent}.yaml"), depth + 1)
     base.pop("description", None)
     return _merge(base, {k: v for k, v in doc.items() if k != "extends"})
@@ -328,8 +328,4 @@ def load(spec: str | Path | dict | StudySpec) -> StudySpec:
             p = PRESET_DIR / f"{spec}.yaml"
         else:
             raise StudyError(f"{spec!r} is neither a study file nor a preset (presets: {', '.join(presets())})")
-    try:
-        doc = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as e:
-        raise StudyError(f"{p}: not valid YAML ({e})") from None
-    return from_dict(doc, str(p))
+    return from_dict(load_yaml(p, "study file", StudyError, expect=None), str(p))

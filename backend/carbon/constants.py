@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ir.files import load_yaml
 
 from .errors import CarbonDataError
 
@@ -88,12 +88,7 @@ def parse_tables(doc: Any, stem: str, where: str) -> dict[str, dict[str, Constan
 @functools.lru_cache(maxsize=None)
 def load_file(stem: str) -> dict[str, dict[str, Constant]]:
     path = DATA_DIR / f"{stem}.yaml"
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError as e:
-        raise CarbonDataError(f"carbon data file {path} is missing") from e
-    except yaml.YAMLError as e:
-        raise CarbonDataError(f"{path}: not valid YAML ({e})") from e
+    doc = load_yaml(path, "carbon data file", CarbonDataError)
     return parse_tables(doc, stem, str(path))
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from ir.files import load_yaml
 
 from ..errors import describe_validation_error
 from . import constants
@@ -222,12 +223,7 @@ class Scenario(_Strict):
     @classmethod
     def from_yaml(cls, path: str | Path) -> Scenario:
         path = Path(path)
-        try:
-            doc = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise ScenarioError(f"scenario file {path} does not exist") from None
-        except yaml.YAMLError as e:
-            raise ScenarioError(f"{path}: not valid YAML ({e})") from None
+        doc = load_yaml(path, "scenario file", ScenarioError, expect=None)
         return cls.from_dict(doc, str(path), path.resolve().parent)
 
     def trace_path(self) -> Path | None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ir.files import read_text
+
 from .errors import TraceError
 
 VALUE_COLUMNS = ("g_per_kwh", "gco2_per_kwh", "carbon_intensity_g_per_kwh")
@@ -48,11 +50,9 @@ def load_trace(path: str | Path) -> Trace:
     """Read ``timestamp,g_per_kwh`` (or ``hour,g_per_kwh``) rows; hourly, no gaps, g/kWh, at least one day."""
     path = Path(path)
     try:
-        rows = list(csv.reader(path.read_text().splitlines()))
-    except FileNotFoundError as e:
-        raise TraceError(f"grid trace {path} does not exist") from e
-    except UnicodeDecodeError as e:
-        raise TraceError(f"grid trace {path} is not a text CSV file") from e
+        rows = list(csv.reader(read_text(path, "grid trace", TraceError).splitlines()))
+    except csv.Error as e:                     # a NUL byte, a field over csv's size limit
+        raise TraceError(f"{path}: not a readable CSV file ({e})") from None
     rows = [r for r in rows if r and any(c.strip() for c in r)]
     if not rows:
         raise TraceError(f"{path}: empty trace")

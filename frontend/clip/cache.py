@@ -8,6 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ir.errors import CatxError
+from ir.files import load_json
+
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
     return Path(cache_dir or os.environ.get("CATX_CACHE") or Path.home() / ".cache" / "catx").expanduser()
@@ -19,9 +22,10 @@ def digest(obj: Any) -> str:
 
 
 def read_json(path: Path) -> Any | None:
+    """The cached JSON value, or None when the file is missing or unreadable (a miss: computed again)."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        return load_json(path, "cache file", expect=None)
+    except CatxError:
         return None
 
 

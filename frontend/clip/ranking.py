@@ -6,7 +6,9 @@ import json
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ir.files import load_json
 
 from .config import TowerConfig
 from .errors import PruneError
@@ -63,7 +65,11 @@ class Ranking(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> "Ranking":
-        return cls.model_validate(json.loads(Path(path).read_text()))
+        try:
+            return cls.model_validate(load_json(path, "ranking cache file", PruneError))
+        except ValidationError as e:
+            raise PruneError(f"{path}: not a ranking ({e.errors()[0]['msg']}); delete it to compute it again") \
+                from None
 
 
 def middle_order(n: int) -> list[int]:

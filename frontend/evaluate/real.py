@@ -9,6 +9,7 @@ from typing import Any, Callable
 import torch
 
 from frontend.clip.errors import CheckpointError, DatasetError
+from ir.files import check_file, read_text
 
 from .metrics import encode, retrieval_recall, zero_shot_accuracy
 
@@ -31,9 +32,7 @@ def load_open_clip(arch: str, checkpoint: str | Path | None = None, pretrained: 
 
 def load_checkpoint(model: torch.nn.Module, path: str | Path) -> None:
     """Load a state dict (or {'state_dict': ...}) into ``model``; CheckpointError naming what does not match."""
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"checkpoint {p}: no such file")
+    p = check_file(path, "checkpoint", CheckpointError)
     try:
         sd = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for unreadable files
@@ -66,7 +65,7 @@ def _load_images(paths: list[Path], transform: Callable) -> torch.Tensor:
         try:
             with Image.open(p) as im:
                 out.append(transform(im.convert("RGB")))
-        except OSError as e:
+        except (OSError, Image.DecompressionBombError) as e:
             raise DatasetError(f"image {p}: cannot be read ({e})") from None
     return torch.stack(out)
 
@@ -130,11 +129,13 @@ class CSVRetrieval:
     def __init__(self, path: str | Path, tokenizer: Callable, transform: Callable | None = None,
                  img_key: str = "filepath", caption_key: str = "title", calib_batch: int = 32):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise DatasetError(f"retrieval CSV {self.path}: no such file")
-        text = self.path.read_text()
-        dialect = "excel-tab" if "\t" in text.splitlines()[0] else "excel"
-        rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
+        text = read_text(self.path, "retrieval CSV", DatasetError)
+        lines = text.splitlines()
+        dialect = "excel-tab" if lines and "\t" in lines[0] else "excel"
+        try:
+            rows = list(csv.DictReader(lines, dialect=dialect))
+        except csv.Error as e:
+            raise DatasetError(f"retrieval CSV {self.path}: not a readable CSV file ({e})") from None
         if not rows or img_key not in rows[0] or caption_key not in rows[0]:
             raise DatasetError(f"retrieval CSV {self.path}: needs columns {img_key!r} and {caption_key!r}, has "
                                f"{list(rows[0]) if rows else 'no rows'}")

@@ -12,8 +12,10 @@ from pathlib import Path
 import torch
 
 from frontend.clip.cache import cache_root
+from frontend.clip.errors import CheckpointError
 from frontend.clip.train import fit
 from frontend.evaluate.metrics import chance_recall, encode, retrieval_recall, zero_shot_accuracy
+from ir.files import check_file
 
 from . import data, model
 
@@ -51,13 +53,23 @@ def checkpoint_path(steps: int, cache_dir: str | Path | None = None) -> Path:
     return cache_root(cache_dir) / "proxy" / f"{model.NAME}-s{steps}-b{BATCH}-{digest}.pt"
 
 
+def load_cached_checkpoint(m: torch.nn.Module, path: Path) -> None:
+    """Weights from the training cache; CheckpointError naming the file when it is unreadable or does not fit."""
+    check_file(path, "cached checkpoint", CheckpointError)
+    try:
+        m.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as e:  # torch raises many types for unreadable or mismatched files
+        raise CheckpointError(f"cached checkpoint {path}: cannot be loaded ({type(e).__name__}); delete it to "
+                              "train again") from None
+
+
 def train(steps: int = DEFAULT_STEPS, cache_dir: str | Path | None = None, force: bool = False,
           log: bool = False) -> torch.nn.Module:
     """The trained proxy CLIP: loaded from the cache, or trained from scratch (seeded) and cached."""
     path = checkpoint_path(steps, cache_dir)
     m = model.build()
     if path.is_file() and not force:
-        m.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        load_cached_checkpoint(m, path)
         return m.eval()
     t0 = time.perf_counter()
     losses = fit(m, batches(), steps, lr=LR, device=device())

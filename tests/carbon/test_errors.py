@@ -68,7 +68,7 @@ def test_invalid_scenarios_name_file_and_field(tmp_path, path, value, match):
 
 
 def test_missing_file_and_bad_yaml(tmp_path):
-    with pytest.raises(ScenarioError, match="does not exist"):
+    with pytest.raises(ScenarioError, match="nope.yaml: no such scenario file"):
         Scenario.from_yaml(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
@@ -181,7 +181,7 @@ def test_bad_traces(tmp_path, est, header, rows, match):
 
 def test_missing_trace_file(tmp_path, est):
     sc = _trace_scenario(tmp_path, "missing.csv")
-    with pytest.raises(TraceError, match="missing.csv does not exist"):
+    with pytest.raises(TraceError, match="missing.csv: no such grid trace"):
         carbon(est, sc)
 
 

@@ -73,7 +73,7 @@ def test_dataset_errors(stand_ins, tmp_path):
         ImageFolderZeroShot(tmp_path / "empty", data.tokenize)
     with pytest.raises(DatasetError, match="3 class names for 4 class folders"):
         ImageFolderZeroShot(stand_ins / "imagenet_like", data.tokenize, classnames=["a", "b", "c"])
-    with pytest.raises(DatasetError, match="no such file"):
+    with pytest.raises(DatasetError, match="missing.csv: no such retrieval CSV"):
         CSVRetrieval(tmp_path / "missing.csv", data.tokenize)
     bad = tmp_path / "bad.csv"
     bad.write_text("path,caption\nx.png,hello\n")
@@ -92,7 +92,7 @@ def test_checkpoint_errors(tmp_path, make_tiny):
     torch.save(make_tiny().state_dict(), other)
     with pytest.raises(CheckpointError, match="does not match the architecture.*shape mismatches"):
         load_checkpoint(fresh, other)
-    with pytest.raises(CheckpointError, match="no such file"):
+    with pytest.raises(CheckpointError, match="nope.pt: no such checkpoint"):
         load_checkpoint(fresh, tmp_path / "nope.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="cannot be read"):
