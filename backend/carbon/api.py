@@ -30,8 +30,18 @@ def prepare(estimate: EstimateLike | Design, scenario: Scenario | str | Path,
     return d, resolve(sc, d.node_nm, d.dram_kind)
 
 
+def check_finite(out: dict[str, np.ndarray], scenario: str) -> None:
+    """CarbonError naming the first component that is not a finite number >= 0 (values far outside their range)."""
+    for k in (*COMPONENTS, "yield", "cpa_g_per_cm2", "grid_g_per_kwh"):
+        v = np.asarray(out[f"{k}_kg" if k in COMPONENTS else k], dtype=float)
+        if not np.all(np.isfinite(v)) or np.any(v < 0):
+            raise CarbonError(f"scenario {scenario!r}: {k} comes out as {float(np.ravel(v)[0])!r}, not a finite "
+                              "number >= 0; a scenario or design value is far outside its range")
+
+
 def report_from(d: Design, s: Setup) -> CarbonReport:
     out = evaluate(design_inputs(d), s.nominal(), s)
+    check_finite(out, s.scenario)
     if not bool(out["feasible"]):
         busy = s.inferences * d.latency_s
         raise CarbonError(f"scenario {s.scenario!r}: {s.inferences:,.0f} inferences x {d.latency_s:.4g} s = "

@@ -93,7 +93,7 @@ class CarbonReport:
             "breakdown_kg": dict(self.breakdown_kg),
             "per_inference_kg": self.per_inference_kg,
             "total_per_inference_kg": self.total_per_inference_kg,
-            "break_even_inferences": self.break_even_inferences,
+            "break_even_inferences": self.break_even_inferences if math.isfinite(self.break_even_inferences) else None,
             "yield": self.yield_,
             "cpa_g_per_cm2": self.cpa_g_per_cm2,
             "grid_g_per_kwh": self.grid_g_per_kwh,
@@ -116,13 +116,14 @@ class CarbonReport:
                  f"die {d.area_mm2:.2f} mm2, {d.dram_gb:g} GB {d.dram_kind}, {d.latency_s * 1e3:.3f} ms, "
                  f"{d.energy_j * 1e3:.4f} mJ/inference",
                  f"{'component':<22}{'kg/device':>12}{'g/inference':>14}{'share':>8}"]
-        for k in COMPONENTS:
-            v = self.breakdown_kg[k]
-            lines.append(f"{k:<22}{v:>12.4f}{v / self.inferences * 1e3:>14.3e}{v / self.total_kg:>8.1%}")
-        for k, v in (("embodied", self.embodied_kg), ("operational", self.operational_kg), ("total", self.total_kg)):
-            lines.append(f"{k:<22}{v:>12.4f}{v / self.inferences * 1e3:>14.3e}{v / self.total_kg:>8.1%}")
+        total = self.total_kg or 1.0          # shares of a zero total are zero, not a division by zero
+        for k, v in (*((k, self.breakdown_kg[k]) for k in COMPONENTS), ("embodied", self.embodied_kg),
+                     ("operational", self.operational_kg), ("total", self.total_kg)):
+            lines.append(f"{k:<22}{v:>12.4f}{v / self.inferences * 1e3:>14.3e}{v / total:>8.1%}")
+        even = self.break_even_inferences
+        even_text = f"at {even:,.0f} inferences" if math.isfinite(even) else "never (no operational carbon)"
         lines.append(f"yield {self.yield_:.4f}, die carbon {self.cpa_g_per_cm2:.1f} g/cm2, grid "
-                     f"{self.grid_g_per_kwh:.1f} g/kWh, break-even at {self.break_even_inferences:,.0f} inferences")
+                     f"{self.grid_g_per_kwh:.1f} g/kWh, break-even {even_text}")
         if self.bands is not None:
             b = self.bands
             lines.append(f"total carbon P5 {b.p5_kg:.4f}  P50 {b.p50_kg:.4f}  P95 {b.p95_kg:.4f} kg "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +18,8 @@ DAYS_PER_YEAR = 365.0  # the paper's 3 y x 365 d x 6 h x 1 /s = 23.65 M inferenc
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # every number of a scenario is finite: an infinite lifetime or a NaN rate is an error, not a ``total nan``
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Quantity(_Strict):
@@ -111,6 +113,9 @@ class Deployment(_Strict):
             raise ValueError("give exactly one of total_inferences, inferences_per_day, inferences_per_s "
                              f"(got {given or 'none'})")
         _check_fraction(self.power_delivery_efficiency, "power_delivery_efficiency")
+        if not (math.isfinite(self.inferences) and math.isfinite(self.powered_s)):
+            raise ValueError(f"lifetime_years {self.lifetime_years:g} with this inference rate overflows "
+                             "(inferences or powered seconds are not finite numbers)")
         return self
 
     @property

@@ -21,12 +21,15 @@ from .scenario import Scenario
 from .setup import Setup
 
 DEFAULT_SAMPLES = 20_000
+MAX_SAMPLES = 10_000_000        # ~80 MB per constant; more adds nothing to P5/P95
 
 
 def sample_params(setups: list[Setup], samples: int, seed: int) -> list[dict[str, np.ndarray]]:
     """Joint draws of every constant the setups use; one dict of symbol -> array(samples) per setup."""
-    if samples < 1:
-        raise CarbonError(f"Monte Carlo needs at least 1 sample, got {samples}")
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise CarbonError(f"Monte Carlo samples must lie in 1..{MAX_SAMPLES:,}, got {samples}")
+    if not 0 <= seed < 2**63:
+        raise CarbonError(f"Monte Carlo seed must be an integer in 0..2**63-1, got {seed}")
     rng = np.random.default_rng(seed)
     consts = {c.name: c for s in setups for c in s.params.values()}
     draws = {}
