@@ -16,6 +16,7 @@ import numpy as np
 from . import executor as X
 from . import metrics as M
 from . import proposers as P
+from .checks import check
 from .errors import SearchError
 from .progress import Progress
 from .results import Study
@@ -34,7 +35,7 @@ def run(study: StudySpec | str | Path | dict, *, out: str | Path | None = None, 
         trials: int | None = None, workers: int | None = None, seed: int | None = None, kind: str | None = None,
         scheduler: str | None = None, progress: bool = False, evaluator: Any = None) -> Study:
     """Run (or, with ``resume``, continue) a study; return its results. Options override the study's optimizer."""
-    spec = load(study).with_options(trials=trials, workers=workers, seed=seed, kind=kind)
+    spec = check(load(study).with_options(trials=trials, workers=workers, seed=seed, kind=kind))
     out = Path(out) if out is not None else default_out(spec)
     store = Store(out)
     try:

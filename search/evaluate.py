@@ -18,6 +18,7 @@ import backend
 import ir
 from backend.carbon import carbon, scenarios
 
+from .checks import check_model
 from .errors import EvaluationError, StudyError
 from .models import PrunedCLIP, accuracy_function, read_accuracy
 from .store import Trial
@@ -83,16 +84,12 @@ class Evaluator:
             logging.getLogger("catx").warning(self.notes[-1])
 
     def _check_model_knobs(self) -> None:
-        legal = self.clip.knob_values()
-        for k in self.study.knobs():
-            if k.name in legal:
-                bad = [v for v in (k.choices() or ()) if v not in legal[k.name]]
-                if bad or k.choices() is None:
-                    raise StudyError(f"model.knobs.{k.name}: values {bad or k.range} are outside "
-                                     f"{self.clip.name}'s pruning space {legal[k.name]}")
-        for n, v in self.study.fixed("model").items():
-            if v not in legal[n]:
-                raise StudyError(f"model.knobs.{n}: {v} is outside {self.clip.name}'s pruning space {legal[n]}")
+        """Every model knob value builds a configuration inside the base model's pruning space."""
+        from frontend.clip import CLIPConfig
+
+        space = self.clip.arch.space()
+        check_model(self.study, self.clip.arch.config().knobs(),
+                    lambda knobs: space.validate_config(CLIPConfig.from_knobs(knobs)))
 
     def base_values(self) -> dict[str, Any]:
         return template_values(self.template)

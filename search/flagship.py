@@ -47,7 +47,7 @@ def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, w
 
     console = console or Console()
     out = Path(out)
-    spec = load("hardware-only").with_options(trials=trials or HW_TRIALS, kind=kind)
+    spec = load("hardware-only").with_options(trials=HW_TRIALS if trials is None else trials, kind=kind)
     spec = spec.model_copy(update={"name": "flagship-hardware"})
     console.print(f"[bold]1/2[/] {spec.description}: {spec.optimizer.trials} trials, objectives "
                   f"{', '.join(spec.objectives)}, scenario {spec.scenario}")

@@ -32,10 +32,11 @@ SCHEDULE_KNOBS = {"dataflow": ("best", "os", "ws", "is"), "mapper": ("edp", "lat
                   "fusion": (False, True), "attention": ("best", "fused", "unfused")}
 
 Scalar = Union[bool, int, float, str]
+MAX_CHOICES = 100_000        # a finite knob with more values is searched as a range, never listed
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Range(Strict):
@@ -65,6 +66,8 @@ class Knob(Strict):
         if self.values is not None:
             return self.values
         r = self.range
+        if r is not None and (r.hi - r.lo) / (r.step or 1) >= MAX_CHOICES:
+            return None                           # too many to list: searched as a range
         if r is not None and r.step is not None:
             n = int(math.floor((r.hi - r.lo) / r.step + 1e-9)) + 1
             vals = [r.lo + i * r.step for i in range(n)]
@@ -114,7 +117,7 @@ class Constraint(Strict):
 class Optimizer(Strict):
     kind: Literal["smac", "random"] = "smac"
     trials: int = Field(100, ge=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)         # ConfigSpace and numpy seeds
     workers: int = Field(1, ge=1)
     initial_design: int | None = Field(None, ge=1)    # Sobol points before the model is used (SMAC's default)
     retrain_after: int = Field(8, ge=1)               # proposals between surrogate refits
@@ -216,15 +219,26 @@ def _fail(where: str, msg: str) -> StudyError:
     return StudyError(f"{where}: {msg}")
 
 
+def _scalar(where: str, value: Any) -> None:
+    """A knob value is a bool, a finite number or a string (null, NaN, inf, lists and mappings are not)."""
+    if value is None or isinstance(value, (list, tuple, dict)) or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        raise _fail(where, f"value {value!r:.60} is not allowed; a knob value is a finite number, a string or a bool")
+
+
 def _check_knob(section: str, name: str, raw: Any, allowed: tuple[str, ...] | dict) -> None:
     where = f"{section}.knobs.{name}"
     dotted = section == "hardware" and name.startswith(("memory.", "tensor_unit.", "vector_unit.", "dram.", "bits."))
     if name not in allowed and not dotted:
         more = " or a dotted path such as memory.<level>.<field>" if section == "hardware" else ""
         raise _fail(where, f"unknown {section} knob (allowed: {', '.join(allowed)}{more})")
+    if not isinstance(raw, (list, tuple, dict)):
+        _scalar(where, raw)
     if isinstance(raw, (list, tuple)):
         if len(raw) == 0:
             raise _fail(where, "empty list of values; give at least one")
+        for v in raw:
+            _scalar(where, v)
         if len(set(map(repr, raw))) != len(raw):
             raise _fail(where, f"values repeat: {list(raw)}")
         if isinstance(allowed, dict):
@@ -234,7 +248,7 @@ def _check_knob(section: str, name: str, raw: Any, allowed: tuple[str, ...] | di
     elif isinstance(raw, dict):
         unknown = set(raw) - {"lo", "hi", "step", "log"}
         if unknown or "lo" not in raw or "hi" not in raw:
-            raise _fail(where, f"a range is {{lo, hi[, step][, log]}}, got keys {sorted(raw)}")
+            raise _fail(where, f"a range is {{lo, hi[, step][, log]}}, got keys {sorted(map(str, raw))}")
         try:
             r = Range(**raw)
         except ValidationError as e:

@@ -39,6 +39,9 @@ def load_inputs(args: argparse.Namespace):
     if args.tech:
         over = {**hw.tech_overrides, **backend.tech.load_overrides(args.tech)}
         hw = backend.Hardware.from_dict({**hw.model_dump(mode="json"), "tech_overrides": over}, args.tech)
+    if args.bits is not None:       # weights and activations of the datapath; the hardware says what it allows
+        bits = {**hw.bits.model_dump(), "weight": args.bits, "activation": args.bits}
+        hw = backend.Hardware.from_dict({**hw.model_dump(mode="json"), "bits": bits}, f"--bits {args.bits}")
     if args.spec.endswith(".json") and Path(args.spec).is_file():
         g = ir.load(args.spec)
     else:

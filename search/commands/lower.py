@@ -25,7 +25,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     """Model options shared by every command that takes a SPEC."""
     p.add_argument("spec", metavar="SPEC", help="openclip:ARCH | gemm:M,K,N | PATH.onnx | module:callable")
     p.add_argument("--tower", default="image", choices=["image", "text", "both"], help="CLIP tower (default image)")
-    p.add_argument("--bits", type=int, default=8, help="element bit-width on the accelerator (default 8)")
+    p.add_argument("--bits", type=int, default=None,
+                   help="element bit-width of weights and activations: the IR's tensors (default 8) and, for "
+                        "estimate and inspect, the hardware's datapath (default: the hardware's own widths)")
     p.add_argument("--dim", action="append", metavar="NAME=N", help="bind an ONNX dynamic dimension by name")
     p.add_argument("--shape", action="append", metavar="INPUT=D0,D1,..", help="bind an ONNX input's whole shape")
 
@@ -35,7 +37,10 @@ def load_from_args(args: argparse.Namespace):
 
     dims = _kv(args.dim, "--dim", int)
     shapes = _kv(args.shape, "--shape", lambda v: [int(x) for x in v.split(",")])
-    return frontend.load(args.spec, tower=args.tower, bits=args.bits, dims=dims, shapes=shapes)
+    bits = 8 if args.bits is None else args.bits
+    if bits < 1:
+        raise CatxError(f"--bits must be >= 1, got {bits}")
+    return frontend.load(args.spec, tower=args.tower, bits=bits, dims=dims, shapes=shapes)
 
 
 def run(args: argparse.Namespace) -> int:

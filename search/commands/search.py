@@ -29,14 +29,14 @@ def run(args: argparse.Namespace) -> int:
     from ..engine import run as run_study
 
     console = Console()
+    if args.trials is not None and args.trials < 1:
+        from ..errors import StudyError
+        raise StudyError(f"--trials must be >= 1, got {args.trials}")
     if args.study == "flagship":
         from ..flagship import run_flagship
         return run_flagship(out=args.out or "runs/flagship", trials=args.trials, workers=args.workers,
                             seed=args.seed, resume=args.resume, console=console, kind=args.optimizer,
                             scheduler=args.scheduler)
-    if args.trials is not None and args.trials < 1:
-        from ..errors import StudyError
-        raise StudyError(f"--trials must be >= 1, got {args.trials}")
     st = run_study(args.study, out=args.out, resume=args.resume, trials=args.trials, workers=args.workers,
                    seed=args.seed, kind=args.optimizer, scheduler=args.scheduler, progress=not args.quiet)
     console.print(report.counts_line(st))
