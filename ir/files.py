@@ -218,10 +218,10 @@ def depth(doc: Any) -> int:
 
 
 def parse_json(text: str, source: str = "<json>", what: str = "JSON file", error: ErrorType = InputFileError,
-               expect: type | None = None, max_depth: int = MAX_DEPTH) -> Any:
-    """A JSON document with finite numbers only, nested at most ``max_depth`` levels."""
+               expect: type | None = None, max_depth: int = MAX_DEPTH, finite: bool = True) -> Any:
+    """A JSON document nested at most ``max_depth`` levels; with ``finite``, NaN and Infinity are refused."""
     try:
-        doc = json.loads(text, parse_constant=_no_constant)
+        doc = json.loads(text, parse_constant=_no_constant) if finite else json.loads(text)
     except json.JSONDecodeError as e:
         raise error(f"{source}: the {what} is not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except RecursionError:

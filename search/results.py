@@ -34,9 +34,8 @@ class Study:
 
     @classmethod
     def from_store(cls, store: Store, info: dict[str, Any] | None = None) -> "Study":
-        import json
         spec = store.study()
-        run_info = json.loads(store.meta("run_info") or "{}")
+        run_info = store.meta_json("run_info", {})
         run_info.update(info or {})
         return cls(spec, store.dir, store.trials("low"), store.trials("high"), run_info)
 

@@ -7,17 +7,22 @@ had finished; ``--resume`` reads them back and continues.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ir.files import parse_json
+
 from .errors import StoreError
 from .study import StudySpec, from_dict
 
 FILE = "study.sqlite"
+LOCK = "study.lock"             # advisory lock of the one writer; holds its PID
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trials (
@@ -38,6 +43,9 @@ CREATE TABLE IF NOT EXISTS trials (
 );
 CREATE INDEX IF NOT EXISTS trials_key ON trials (config_key, fidelity);
 """
+COLUMNS = {"meta": ("key", "value"),
+           "trials": ("id", "config_key", "config", "fidelity", "parent", "status", "metrics", "violations", "per_op",
+                      "origin", "eval_s", "finished_at", "worker", "error")}
 
 
 @dataclass
@@ -68,35 +76,122 @@ class Trial:
 
 
 class Store:
-    """Open (or create) the store of a study in ``directory``."""
+    """Open (or create) the store of a study in ``directory``.
 
-    def __init__(self, directory: str | Path):
+    A writer (the default) holds an advisory lock on ``DIR/study.lock`` until ``close``: a second process that
+    tries to write the same study gets a StoreError naming the holder's PID. An existing file is checked first
+    (``PRAGMA integrity_check``, the expected tables and columns); every database or JSON fault afterwards is a
+    StoreError naming the file, never a raw sqlite3 or JSON error.
+    """
+
+    def __init__(self, directory: str | Path, writer: bool = True):
         self.dir = Path(directory)
+        self.path = self.dir / FILE
+        self._lock_fd: int | None = None
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            self.path = self.dir / FILE
+            if writer:
+                self.dir.mkdir(parents=True, exist_ok=True)
+                self._lock()
+            if self.path.exists() and not self.path.is_file():
+                raise OSError(f"{FILE} is a directory or device, not a file")
+            self.fresh = not self.path.is_file() or self.path.stat().st_size == 0
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as e:
-            raise StoreError(f"{self.dir}: cannot open the results store ({e})") from None
+            self._unlock()
+            raise StoreError(f"{self.dir}: cannot open the results store ({getattr(e, 'strerror', None) or e})") \
+                from None
+        try:
+            if not self.fresh:
+                self.verify()
+            if writer:
+                self._sql("set up", "PRAGMA journal_mode=WAL")
+                self._sql("set up", "PRAGMA synchronous=NORMAL")
+                self._script(SCHEMA)
+        except StoreError:
+            self.close()
+            raise
+
+    # -- locking and checks --------------------------------------------------------------------------------
+    def _lock(self) -> None:
+        lock = self.dir / LOCK
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreError(f"{self.dir}: another process (PID {holder}) is writing this study (lock {lock}); "
+                             "wait for it to finish, or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _damaged(self, what: str, detail: Any) -> StoreError:
+        return StoreError(f"{self.path}: {what} failed ({detail}); the file is damaged or not a CATX results "
+                          "store: restore it or choose another --out")
+
+    def _sql(self, what: str, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, params)
+        except sqlite3.Error as e:
+            raise self._damaged(what, e) from None
+
+    def _script(self, sql: str) -> None:
+        try:
+            self.db.executescript(sql)
+        except sqlite3.Error as e:
+            raise self._damaged("setting up the tables", e) from None
+
+    def verify(self) -> None:
+        """StoreError unless the file passes SQLite's integrity check and holds the expected tables and columns."""
+        rows = self._sql("the integrity check", "PRAGMA integrity_check").fetchall()
+        if rows != [("ok",)]:
+            raise StoreError(f"{self.path}: fails SQLite's integrity check ({'; '.join(str(r[0]) for r in rows[:3])});"
+                             " restore it or choose another --out")
+        for table, cols in COLUMNS.items():
+            have = {r[1] for r in self._sql("reading the schema", f"PRAGMA table_info({table})").fetchall()}
+            if not have:
+                raise StoreError(f"{self.path}: has no table {table!r}, so it is not a CATX results store; "
+                                 "choose another --out")
+            missing = sorted(set(cols) - have)
+            if missing:
+                raise StoreError(f"{self.path}: table {table!r} lacks columns {missing}; it was written by another "
+                                 "program or version")
 
     # -- study ---------------------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._sql("reading meta", "SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def meta_json(self, key: str, default: Any = None, expect: type | None = dict) -> Any:
+        """A meta value stored as JSON (``default`` when absent); StoreError naming the key when malformed."""
+        text = self.meta(key)
+        if text is None:
+            return default
+        return parse_json(text, f"{self.path} (meta {key!r})", "stored value", StoreError, expect=expect,
+                          finite=False)
+
     def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        self._sql("writing meta", "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def study(self) -> StudySpec | None:
-        text = self.meta("study")
-        return from_dict(json.loads(text), str(self.path)) if text else None
+        doc = self.meta_json("study")
+        return from_dict(doc, str(self.path)) if doc is not None else None
 
     def begin(self, study: StudySpec, resume: bool) -> None:
-        """Record the study; on a store that holds trials, demand ``resume`` and the same study digest."""
+        """Record the study; on a store that holds trials, demand ``resume`` and the same study digest. Resuming
+        needs a store that holds a study: a missing, empty or study-less store is an error, never a restart."""
         old = self.meta("digest")
+        if resume and (self.fresh or old is None):
+            state = "no results store" if self.fresh else "a results store that holds no study"
+            raise StoreError(f"{self.path}: --resume, but there is {state} to resume; run without --resume to start "
+                             "the study")
         n = self.count()
         if old is not None and n:
             if not resume:
@@ -114,7 +209,8 @@ class Store:
     # -- trials --------------------------------------------------------------------------------------------
     def add(self, t: Trial) -> int:
         t.finished_at = t.finished_at or time.time()
-        cur = self.db.execute(
+        cur = self._sql(
+            "storing a trial",
             "INSERT INTO trials (config_key, config, fidelity, parent, status, metrics, violations, per_op, origin, "
             "eval_s, finished_at, worker, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (t.key, json.dumps(t.config, sort_keys=True), t.fidelity, t.parent, t.status, json.dumps(t.metrics),
@@ -124,24 +220,49 @@ class Store:
         return t.id
 
     def count(self, fidelity: str = "low") -> int:
-        return self.db.execute("SELECT COUNT(*) FROM trials WHERE fidelity = ?", (fidelity,)).fetchone()[0]
+        return self._sql("counting trials", "SELECT COUNT(*) FROM trials WHERE fidelity = ?", (fidelity,)).fetchone()[0]
 
     def trials(self, fidelity: str | None = "low") -> list[Trial]:
         q = "SELECT id, config, fidelity, parent, status, metrics, violations, per_op, origin, eval_s, " \
             "finished_at, worker, error FROM trials"
-        rows = self.db.execute(q + (" WHERE fidelity = ? ORDER BY id" if fidelity else " ORDER BY id"),
-                               (fidelity,) if fidelity else ()).fetchall()
-        return [Trial(id=r[0], config=json.loads(r[1]), fidelity=r[2], parent=r[3], status=r[4],
-                      metrics=json.loads(r[5]), violations=json.loads(r[6]), per_op=json.loads(r[7]), origin=r[8],
-                      eval_s=r[9], finished_at=r[10], worker=r[11], error=r[12]) for r in rows]
+        rows = self._sql("reading trials", q + (" WHERE fidelity = ? ORDER BY id" if fidelity else " ORDER BY id"),
+                         (fidelity,) if fidelity else ()).fetchall()
+        return [self._trial(r) for r in rows]
+
+    def _trial(self, r: tuple) -> Trial:
+        def doc(i: int, column: str) -> dict:
+            if not isinstance(r[i], str):
+                raise StoreError(f"{self.path}: trial {r[0]}: column {column!r} holds {type(r[i]).__name__}, not JSON")
+            return parse_json(r[i], f"{self.path}: trial {r[0]} column {column!r}", "stored value", StoreError,
+                              expect=dict, finite=False)
+        kinds = ((2, "fidelity", str), (4, "status", str), (8, "origin", str), (9, "eval_s", (int, float)),
+                 (10, "finished_at", (int, float)), (11, "worker", str), (12, "error", str))
+        for i, column, kind in kinds:
+            if not isinstance(r[i], kind):
+                raise StoreError(f"{self.path}: trial {r[0]}: column {column!r} holds {r[i]!r:.40}, the wrong type")
+        metrics = doc(5, "metrics")
+        bad = [k for k, v in metrics.items() if not isinstance(v, (int, float)) or isinstance(v, bool)]
+        if bad:
+            raise StoreError(f"{self.path}: trial {r[0]}: metrics {bad[:3]} are not numbers")
+        return Trial(id=r[0], config=doc(1, "config"), fidelity=r[2], parent=r[3], status=r[4], metrics=metrics,
+                     violations=doc(6, "violations"), per_op=doc(7, "per_op"), origin=r[8], eval_s=r[9],
+                     finished_at=r[10], worker=r[11], error=r[12])
 
     def close(self) -> None:
-        self.db.close()
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        self._unlock()
 
 
 def open_existing(directory: str | Path) -> Store:
     """A store that must already hold a study (for ``catx results``)."""
     p = Path(directory) / FILE
-    if not p.is_file():
+    if not p.is_file() or p.stat().st_size == 0:
         raise StoreError(f"{directory}: no results store ({FILE}) here; run `catx search ... --out {directory}`")
-    return Store(directory)
+    st = Store(directory, writer=False)
+    if st.meta("study") is None:
+        st.close()
+        raise StoreError(f"{p}: holds no study (it was created but never started); run `catx search ... --out "
+                         f"{directory}`")
+    return st
