@@ -88,6 +88,7 @@ class Store:
         self.dir = Path(directory)
         self.path = self.dir / FILE
         self._lock_fd: int | None = None
+        self._last_id: int | None = None
         try:
             if writer:
                 self.dir.mkdir(parents=True, exist_ok=True)
@@ -136,9 +137,13 @@ class Store:
         return StoreError(f"{self.path}: {what} failed ({detail}); the file is damaged or not a CATX results "
                           "store: restore it or choose another --out")
 
-    def _sql(self, what: str, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    def _sql(self, what: str, sql: str, params: tuple = ()) -> list[tuple]:
+        """The rows of one statement (a damaged page can fail while rows are fetched, so fetch here)."""
         try:
-            return self.db.execute(sql, params)
+            cur = self.db.execute(sql, params)
+            rows = cur.fetchall()
+            self._last_id = cur.lastrowid
+            return rows
         except sqlite3.Error as e:
             raise self._damaged(what, e) from None
 
@@ -150,12 +155,12 @@ class Store:
 
     def verify(self) -> None:
         """StoreError unless the file passes SQLite's integrity check and holds the expected tables and columns."""
-        rows = self._sql("the integrity check", "PRAGMA integrity_check").fetchall()
+        rows = self._sql("the integrity check", "PRAGMA integrity_check")
         if rows != [("ok",)]:
             raise StoreError(f"{self.path}: fails SQLite's integrity check ({'; '.join(str(r[0]) for r in rows[:3])});"
                              " restore it or choose another --out")
         for table, cols in COLUMNS.items():
-            have = {r[1] for r in self._sql("reading the schema", f"PRAGMA table_info({table})").fetchall()}
+            have = {r[1] for r in self._sql("reading the schema", f"PRAGMA table_info({table})")}
             if not have:
                 raise StoreError(f"{self.path}: has no table {table!r}, so it is not a CATX results store; "
                                  "choose another --out")
@@ -166,8 +171,8 @@ class Store:
 
     # -- study ---------------------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
-        row = self._sql("reading meta", "SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        rows = self._sql("reading meta", "SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
 
     def meta_json(self, key: str, default: Any = None, expect: type | None = dict) -> Any:
         """A meta value stored as JSON (``default`` when absent); StoreError naming the key when malformed."""
@@ -209,24 +214,24 @@ class Store:
     # -- trials --------------------------------------------------------------------------------------------
     def add(self, t: Trial) -> int:
         t.finished_at = t.finished_at or time.time()
-        cur = self._sql(
+        self._sql(
             "storing a trial",
             "INSERT INTO trials (config_key, config, fidelity, parent, status, metrics, violations, per_op, origin, "
             "eval_s, finished_at, worker, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (t.key, json.dumps(t.config, sort_keys=True), t.fidelity, t.parent, t.status, json.dumps(t.metrics),
              json.dumps(t.violations), json.dumps(t.per_op), t.origin, float(t.eval_s), t.finished_at, t.worker,
              t.error))
-        t.id = cur.lastrowid
+        t.id = self._last_id
         return t.id
 
     def count(self, fidelity: str = "low") -> int:
-        return self._sql("counting trials", "SELECT COUNT(*) FROM trials WHERE fidelity = ?", (fidelity,)).fetchone()[0]
+        return self._sql("counting trials", "SELECT COUNT(*) FROM trials WHERE fidelity = ?", (fidelity,))[0][0]
 
     def trials(self, fidelity: str | None = "low") -> list[Trial]:
         q = "SELECT id, config, fidelity, parent, status, metrics, violations, per_op, origin, eval_s, " \
             "finished_at, worker, error FROM trials"
         rows = self._sql("reading trials", q + (" WHERE fidelity = ? ORDER BY id" if fidelity else " ORDER BY id"),
-                         (fidelity,) if fidelity else ()).fetchall()
+                         (fidelity,) if fidelity else ())
         return [self._trial(r) for r in rows]
 
     def _trial(self, r: tuple) -> Trial:

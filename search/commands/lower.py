@@ -23,7 +23,9 @@ def _kv(items: list[str], what: str, convert) -> dict:
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """Model options shared by every command that takes a SPEC."""
-    p.add_argument("spec", metavar="SPEC", help="openclip:ARCH | gemm:M,K,N | PATH.onnx | module:callable")
+    p.add_argument("spec", metavar="SPEC", help="openclip:ARCH | gemm:M,K,N | PATH.onnx | module:callable "
+                                                "(module:callable imports that module and calls it: it runs "
+                                                "arbitrary Python code; give only code you trust)")
     p.add_argument("--tower", default="image", choices=["image", "text", "both"], help="CLIP tower (default image)")
     p.add_argument("--bits", type=int, default=None,
                    help="element bit-width of weights and activations: the IR's tensors (default 8) and, for "
@@ -76,7 +78,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lower", help="lower a model to CATX IR and print its operators")
+    p = sub.add_parser("lower", help="lower a model to CATX IR and print its operators",
+                       description="Lower a model to CATX IR and print its operators. A SPEC of the form "
+                                   "module:callable imports MODULE and calls CALLABLE(), which must return "
+                                   "(nn.Module, example_inputs). That runs arbitrary importable Python code with "
+                                   "your permissions (os:abort would kill the process): use it only with code "
+                                   "you trust.")
     add_model_args(p)
     p.add_argument("--json", metavar="FILE", help="write the IR (versioned JSON) to FILE")
     p.add_argument("--all", action="store_true", help="also list reshape/transpose ops")
