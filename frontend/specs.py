@@ -56,13 +56,16 @@ def _module_spec(spec: str, bits: int) -> Graph:
     mod_name, _, attr = spec.partition(":")
     try:
         mod = importlib.import_module(mod_name)
-    except ImportError as e:
+    except Exception as e:  # ImportError, an empty or relative name (ValueError, TypeError), the module's own code
         raise ModelSpecError(f"model spec {spec!r}: cannot import module {mod_name!r} ({e}); forms: "
                              f"{', '.join(SPEC_FORMS)}") from None
     fn: Any = getattr(mod, attr, None)
     if not callable(fn):
         raise ModelSpecError(f"model spec {spec!r}: {mod_name} has no callable {attr!r}")
-    made = fn()
+    try:
+        made = fn()
+    except Exception as e:  # the user's callable failed: say so in one line, naming it
+        raise ModelSpecError(f"model spec {spec!r}: {attr}() raised {type(e).__name__}: {e}") from None
     if not (isinstance(made, tuple) and len(made) == 2):
         raise ModelSpecError(f"model spec {spec!r}: {attr}() must return (nn.Module, example_inputs)")
     module, inputs = made

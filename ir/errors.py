@@ -28,6 +28,10 @@ class InputFileError(CatxError):
     """A file given to CATX cannot be read: missing, a directory, too large, not UTF-8, nested too deep."""
 
 
+class OutputFileError(CatxError):
+    """A file CATX was asked to write cannot be written (a directory, a missing folder, no permission)."""
+
+
 class IRError(CatxError):
     """An IR graph or file is malformed."""
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .errors import CatxError, InputFileError
+from .errors import CatxError, InputFileError, OutputFileError
 
 MAX_TEXT_BYTES = 64 * 2**20          # YAML, CSV and other hand-written files
 MAX_JSON_BYTES = 1 * 2**30           # IR JSON of a very large model is tens of MB
@@ -85,6 +85,17 @@ def read_text(path: str | os.PathLike, what: str = "file", error: ErrorType = In
               max_bytes: int | None = MAX_TEXT_BYTES) -> str:
     """The file's UTF-8 text."""
     return decode(read_bytes(path, what, error, max_bytes), str(path), what, error)
+
+
+def write_text(path: str | os.PathLike, text: str, what: str = "output file",
+               error: ErrorType = OutputFileError) -> Path:
+    """Write ``text`` to ``path``; ``error`` naming the file when it cannot be written."""
+    p = Path(path)
+    try:
+        p.write_text(text)
+    except (OSError, ValueError) as e:     # a directory, a missing folder, no permission, a NUL in the name
+        raise error(f"{path!s:.200}: cannot write the {what} ({getattr(e, 'strerror', None) or e})") from None
+    return p
 
 
 # -- YAML ----------------------------------------------------------------------------------------------------
@@ -170,8 +181,9 @@ def _expect(doc: Any, expect: type | None, source: str, what: str, error: ErrorT
 def parse_yaml(text: str, source: str = "<yaml>", what: str = "YAML file", error: ErrorType = InputFileError,
                expect: type | None = None) -> Any:
     """A YAML document (safe types only) within the nesting and alias limits."""
-    loader = _GuardedLoader(text)
+    loader = None
     try:
+        loader = _GuardedLoader(text)         # its reader refuses control characters (NUL, ...) right here
         doc = loader.get_single_data()
     except _Limit as e:
         raise error(f"{source}: the {what} is {e}" if str(e).startswith("nested") else
@@ -187,7 +199,8 @@ def parse_yaml(text: str, source: str = "<yaml>", what: str = "YAML file", error
     except RecursionError:
         raise error(f"{source}: the {what} is nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return _expect(doc, expect, source, what, error)
 
 

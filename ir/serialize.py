@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import IRError, IRFormatError
-from .files import load_json, parse_json
+from .files import load_json, parse_json, write_text
 from .graph import Access, Block, Graph, Op, OpKind, Tensor, TensorRole
 from .validate import validate
 
@@ -151,7 +151,7 @@ def from_json(text: str, source: str = "<json>", check: bool = True) -> Graph:
 
 
 def save(graph: Graph, path: str | Path) -> None:
-    Path(path).write_text(to_json(graph))
+    write_text(path, to_json(graph), "IR file")
 
 
 def load(path: str | Path, check: bool = True) -> Graph:

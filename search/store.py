@@ -168,6 +168,11 @@ class Store:
             if missing:
                 raise StoreError(f"{self.path}: table {table!r} lacks columns {missing}; it was written by another "
                                  "program or version")
+        odd = self._sql("checking trials", "SELECT id FROM trials WHERE fidelity NOT IN ('low', 'high') OR status "
+                                           "NOT IN ('ok', 'infeasible', 'error') ORDER BY id LIMIT 5")
+        if odd:
+            raise StoreError(f"{self.path}: trials {[r[0] for r in odd]} have a fidelity other than low/high or a "
+                             "status other than ok/infeasible/error; the file was altered")
 
     # -- study ---------------------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:

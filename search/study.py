@@ -226,6 +226,11 @@ def _scalar(where: str, value: Any) -> None:
         raise _fail(where, f"value {value!r:.60} is not allowed; a knob value is a finite number, a string or a bool")
 
 
+def _same(value: Any) -> Any:
+    """A key under which equal knob values (64, 64.0, True and 1) coincide."""
+    return ("number", float(value)) if isinstance(value, (int, float)) else (type(value).__name__, repr(value))
+
+
 def _check_knob(section: str, name: str, raw: Any, allowed: tuple[str, ...] | dict) -> None:
     where = f"{section}.knobs.{name}"
     dotted = section == "hardware" and name.startswith(("memory.", "tensor_unit.", "vector_unit.", "dram.", "bits."))
@@ -239,7 +244,7 @@ def _check_knob(section: str, name: str, raw: Any, allowed: tuple[str, ...] | di
             raise _fail(where, "empty list of values; give at least one")
         for v in raw:
             _scalar(where, v)
-        if len(set(map(repr, raw))) != len(raw):
+        if len(set(map(_same, raw))) != len(raw):        # 64 and 64.0 are one value (ConfigSpace agrees)
             raise _fail(where, f"values repeat: {list(raw)}")
         if isinstance(allowed, dict):
             bad = [v for v in raw if v not in allowed[name]]

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ir.files import write_text
+
 DESCRIPTION = """Total carbon (embodied + operational) of running a model on one accelerator over a deployment.
 Scenario presets: paper-california, catransformers-code, catx-default and one per grid region (california, us,
 taiwan, france, british-columbia, ...); or a scenario YAML file. --uncertainty adds Monte Carlo P5/P50/P95 bands
@@ -66,6 +68,6 @@ def run(args: argparse.Namespace) -> int:
         doc = {"spec": args.spec, "hardware": hw.model_dump(mode="json"), **report.to_dict()}
         if versus is not None:
             doc["versus"] = versus
-        args.json.write_text(json.dumps(doc, indent=1, default=float))
+        write_text(args.json, json.dumps(doc, indent=1, default=float), "carbon report")
         print(f"wrote {args.json}")
     return 0

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ir.files import write_text
+
+from . import count
 from .lower import _kv, add_model_args, load_from_args
 
 
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                       f"{r.energy_j * 1e6:.2f}", summary(r.schedule))
     console.print(table)
     if args.json:
-        Path(args.json).write_text(est.to_json())
+        write_text(args.json, est.to_json(), "estimate")
         console.print(f"estimate written to {args.json}")
     return 0 if est.feasible else 3
 
@@ -93,7 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("estimate", help="estimate latency, energy and area of a model on a hardware")
     add_model_args(p)
     add_hardware_args(p)
-    p.add_argument("--top", type=int, default=10, help="how many of the costliest ops to list (default 10)")
+    p.add_argument("--top", type=count, default=10, help="how many of the costliest ops to list (default 10)")
     p.add_argument("--json", metavar="FILE", help="write the full estimate (per-op schedules) as JSON")
     p.set_defaults(run=run)
 

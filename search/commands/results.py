@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from . import count
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("results", help="show the trials, Pareto front and best designs of a stored study")
     p.add_argument("dirs", metavar="DIR", nargs="+", help="results directory of `catx search` (several: compare)")
     p.add_argument("--trials", action="store_true", help="list every trial, not only the front")
-    p.add_argument("--limit", type=int, default=30, help="rows of the front to show (default 30)")
+    p.add_argument("--limit", type=count, default=30, help="rows of the front to show (default 30)")
     p.add_argument("--no-plots", action="store_true", help="do not rewrite front.png / hypervolume.png")
     p.set_defaults(run=run)
 
