@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,6 +22,7 @@ from .errors import TechDataError
 DATA_DIR = Path(__file__).parent / "data" / "tech"
 FILES = ("logic", "sram", "dram", "scaling", "leakage")
 NODES_NM = (28, 22, 16, 14, 7, 5, 3)
+ENTRY_KEYS = {"value", "unit", "low", "high", "source", "note", "description"}   # what an entry may hold
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,12 +55,17 @@ def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any], source: 
         if isinstance(val, dict):
             if "value" not in val:
                 raise TechDataError(f"{source}: override {key!r} must be a number or a mapping with 'value'")
+            unknown = sorted(map(str, set(val) - ENTRY_KEYS))
+            if unknown:
+                raise TechDataError(f"{source}: override {key!r}: unknown keys {unknown} (allowed: "
+                                    f"{', '.join(sorted(ENTRY_KEYS))})")
             node[last] = {**node[last], **val}
         else:
             node[last] = {**node[last], "value": val, "source": f"user override ({source})"}
-        v = node[last]["value"]
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-            raise TechDataError(f"{source}: override {key!r}: value must be a non-negative number, got {v!r}")
+        for field in ("value", "low", "high"):
+            v = node[last].get(field, 0)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < math.inf:
+                raise TechDataError(f"{source}: override {key!r}: {field} must be a finite number >= 0, got {v!r}")
     return out
 
 

@@ -52,6 +52,8 @@ def input_shapes(model, path: Path, dims: dict[str, int], shapes: dict[str, list
     for inp in model.graph.input:
         if inp.name in inits:
             continue
+        if inp.type.tensor_type.elem_type == 0:     # UNDEFINED: the checker lets it through, TVM cannot type it
+            raise ModelFileError(f"{path}: input {inp.name!r} has no element type (elem_type 0, UNDEFINED)")
         if inp.name in shapes:
             out[inp.name] = [int(s) for s in shapes[inp.name]]
             continue
