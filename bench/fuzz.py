@@ -32,6 +32,7 @@ for p in (str(HERE), str(ROOT)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
+from fuzz_actions import worker_main  # noqa: E402  (a module, so spawned workers can import it)
 from fuzz_cases import LEAD, LEAD_FILES, WEIGHTS, Case, make_cases  # noqa: E402
 
 CLASSES = ("ok", "typed", "untyped", "wrong", "timeout", "crash")
@@ -43,7 +44,7 @@ class Worker:
 
     def __init__(self, ctx, seeds: str, memory_gb: float):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_entry, args=(child, seeds, memory_gb), daemon=True)
+        self.proc = ctx.Process(target=worker_main, args=(child, seeds, memory_gb), daemon=True)
         self.proc.start()
         child.close()
         self.case: Case | None = None
@@ -60,26 +61,19 @@ class Worker:
         self.proc.join(10)
 
 
-def _worker_entry(conn, seeds: str, memory_gb: float) -> None:
-    from fuzz_actions import worker_main
-    worker_main(conn, seeds, memory_gb)
-
-
-def setup_seeds(ctx, seed_dir: str, memory_gb: float) -> dict:
-    """Seed files and the seeds the generators need, built in a worker (it imports TVM and runs a small study)."""
+def setup_seeds(ctx, seed_dir: str, memory_gb: float) -> tuple[dict, Worker]:
+    """Seed files and the seeds the generators need, built in a worker (it imports TVM and runs a small study);
+    the worker is returned for ``run_cases`` to reuse."""
     w = Worker(ctx, seed_dir, memory_gb)
     w.conn.send(("setup", seed_dir))
-    seeds = w.conn.recv()
-    w.conn.send(None)
-    w.proc.join(30)
-    return seeds
+    return w.conn.recv(), w
 
 
 def run_cases(cases: list[Case], seed_dir: str, workers: int, timeout_s: float, memory_gb: float,
-              log: bool = False) -> list[dict[str, Any]]:
+              log: bool = False, reuse: list[Worker] = ()) -> list[dict[str, Any]]:
     """Run every case; each result holds the case's family, id, mutation and class."""
     ctx = mp.get_context("spawn")
-    pool = [Worker(ctx, seed_dir, memory_gb) for _ in range(workers)]
+    pool = list(reuse)[:workers] + [Worker(ctx, seed_dir, memory_gb) for _ in range(workers - len(reuse[:workers]))]
     todo = list(reversed(cases))
     results: list[dict[str, Any]] = []
     t0 = time.perf_counter()
@@ -181,11 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="catx-fuzz-seeds-") as seed_dir:
-        seeds = setup_seeds(ctx, seed_dir, args.memory_gb)
+        seeds, first = setup_seeds(ctx, seed_dir, args.memory_gb)
         cases = make_cases(args.cases, args.seed, seeds, args.families.split(","))
         print(f"{len(cases)} cases over {args.families}; {args.workers} workers, {args.timeout:g} s per case",
               flush=True)
-        results = run_cases(cases, seed_dir, args.workers, args.timeout, args.memory_gb, log=True)
+        results = run_cases(cases, seed_dir, args.workers, args.timeout, args.memory_gb, log=True, reuse=[first])
     tab = table(results)
     doc = {"header": header(args, time.perf_counter() - t0), "table": tab, "findings": findings(results),
            "results": results}

@@ -48,11 +48,15 @@ def report_from(d: Design, s: Setup) -> CarbonReport:
         raise CarbonError(f"scenario {s.scenario!r}: {s.inferences:,.0f} inferences x {d.latency_s:.4g} s = "
                           f"{busy:,.0f} s busy exceeds the {s.powered_s:,.0f} s the device is powered, or the die "
                           f"({d.area_mm2:g} mm2) does not fit a wafer; lower the rate or raise active_hours_per_day")
-    return CarbonReport(
+    rep = CarbonReport(
         scenario=s.scenario, design=d, inferences=s.inferences,
         breakdown_kg={k: float(out[f"{k}_kg"]) for k in COMPONENTS},
         yield_=float(out["yield"]), cpa_g_per_cm2=float(out["cpa_g_per_cm2"]),
         grid_g_per_kwh=float(out["grid_g_per_kwh"]), assumptions=tuple(s.params.values()), notes=s.notes)
+    if not all(np.isfinite(v) for v in (*rep.per_inference_kg.values(), rep.total_per_inference_kg)):
+        raise CarbonError(f"scenario {s.scenario!r}: carbon per inference is not a finite number "
+                          f"({s.inferences:.3g} inferences); a scenario or design value is far outside its range")
+    return rep
 
 
 def carbon(estimate: EstimateLike | Design, scenario: Scenario | str | Path,

@@ -116,6 +116,9 @@ class Deployment(_Strict):
         if not (math.isfinite(self.inferences) and math.isfinite(self.powered_s)):
             raise ValueError(f"lifetime_years {self.lifetime_years:g} with this inference rate overflows "
                              "(inferences or powered seconds are not finite numbers)")
+        if self.inferences < 1:
+            raise ValueError(f"lifetime_years {self.lifetime_years:g} with this inference rate gives "
+                             f"{self.inferences:.3g} inferences; a deployment needs at least 1")
         return self
 
     @property
