@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", type=int, default=2100, help="number of cases (default 2100)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per case (default 60)")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds per case (default 120)")
     ap.add_argument("--memory-gb", type=float, default=8.0, help="address-space limit per worker (0: none)")
     ap.add_argument("--families", default=",".join(WEIGHTS), help="comma-separated families")
     ap.add_argument("--out", default=str(HERE / "results" / "fuzz.json"))

@@ -312,8 +312,20 @@ def act_store(payload: dict, tmp: Path, seeds: Path) -> Any:
             holder.wait()
 
 
+def act_sizes(payload: dict, tmp: Path, seeds: Path) -> Any:
+    import backend
+    import frontend
+    m, k, n = payload["dims"]
+    est = backend.estimate(frontend.gemm_graph(m, k, n), backend.presets.get(payload["hardware"]))
+    out = {"estimate": _estimate_output(est)}
+    if est.macs != m * k * n:
+        out["_violations"] = [f"MACs {est.macs} != M*K*N = {m * k * n}"]
+    return out
+
+
 ACTIONS = {"hardware": act_hardware, "scenario": act_scenario, "study": act_study, "tech": act_tech,
-           "trace": act_trace, "ir": act_ir, "onnx": act_onnx, "cli": act_cli, "store": act_store}
+           "trace": act_trace, "ir": act_ir, "onnx": act_onnx, "cli": act_cli, "store": act_store,
+           "sizes": act_sizes}
 
 
 # -- oracle and classification ---------------------------------------------------------------------------------

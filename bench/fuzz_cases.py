@@ -439,7 +439,8 @@ def gen_ir(rng: random.Random, seeds: dict) -> tuple[dict, str, list]:
     docs = {k: json.loads(v) for k, v in seeds["ir"].items()}
     payload, said = _doc_case("ir", docs, rng, json_bytes)
     tags = [LEAD] if any(t in said for t in ("2**40", "1099511627776", "2147483648", "9223372036854775808",
-                                             "18446744073709551616", "1000000000000000000000000000000")) else []
+                                             "18446744073709551616", "1000000000000000000000000000000",
+                                             "x 1e+06", "x 1000")) else []
     return payload, said, tags
 
 
@@ -591,12 +592,20 @@ def gen_store(rng: random.Random, seeds: dict) -> tuple[dict, str, list]:
             "resume": rng.random() < 0.85}, f"{fault} at {offset:.3f}", []
 
 
+def gen_sizes(rng: random.Random, seeds: dict) -> tuple[dict, str, list]:
+    """A GEMM with dims drawn log-uniformly up to 2**45: the estimate must be exact (MACs = M*K*N) and finite and
+    >= 0, or a typed error (issue 9: dims up to 2**40 exact or refused)."""
+    dims = [int(2 ** rng.uniform(0, 45)) for _ in range(3)]
+    hw = rng.choice(["catransformers-edge", "gpu-like"])
+    return {"dims": dims, "hardware": hw}, f"gemm:{','.join(map(str, dims))} on {hw}", [LEAD]   # all issue 9's
+
+
 GENERATORS: dict[str, Callable] = {"hardware": gen_hardware, "scenario": gen_scenario, "study": gen_study,
                                    "tech": gen_tech, "trace": gen_trace, "ir": gen_ir, "onnx": gen_onnx,
-                                   "cli": gen_cli, "store": gen_store}
+                                   "cli": gen_cli, "store": gen_store, "sizes": gen_sizes}
 # share of the cases per family (>= 2,000 cases in all with the default count)
-WEIGHTS = {"hardware": 0.14, "scenario": 0.12, "study": 0.12, "tech": 0.05, "trace": 0.05, "ir": 0.16, "onnx": 0.14,
-           "cli": 0.14, "store": 0.08}
+WEIGHTS = {"hardware": 0.13, "scenario": 0.11, "study": 0.11, "tech": 0.05, "trace": 0.05, "ir": 0.16, "onnx": 0.13,
+           "cli": 0.14, "store": 0.08, "sizes": 0.04}
 
 
 def make_cases(total: int, seed: int, seeds: dict, families: list[str] | None = None) -> list[Case]:
