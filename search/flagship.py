@@ -70,7 +70,9 @@ def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, w
         joint = load("joint-small").with_options(workers=workers, seed=seed, kind=kind)
         console.print(f"[bold]2/2[/] {joint.description}")
         try:
-            js = run(joint, out=out / "joint", resume=resume, scheduler=scheduler, progress=True)
+            # part 2 may never have started (killed after part 1): resuming it then means starting it
+            started = (out / "joint" / "study.sqlite").is_file()
+            js = run(joint, out=out / "joint", resume=resume and started, scheduler=scheduler, progress=True)
         except StudyError as e:
             console.print(f"joint search not run: {e}")
             return 0
