@@ -42,12 +42,12 @@ def check_finite(out: dict[str, np.ndarray], scenario: str) -> None:
 def report_from(d: Design, s: Setup) -> CarbonReport:
     with np.errstate(over="ignore", invalid="ignore"):     # an overflow is reported by check_finite, by name
         out = evaluate(design_inputs(d), s.nominal(), s)
-    check_finite(out, s.scenario)
     if not bool(out["feasible"]):
         busy = s.inferences * d.latency_s
         raise CarbonError(f"scenario {s.scenario!r}: {s.inferences:,.0f} inferences x {d.latency_s:.4g} s = "
                           f"{busy:,.0f} s busy exceeds the {s.powered_s:,.0f} s the device is powered, or the die "
                           f"({d.area_mm2:g} mm2) does not fit a wafer; lower the rate or raise active_hours_per_day")
+    check_finite(out, s.scenario)
     rep = CarbonReport(
         scenario=s.scenario, design=d, inferences=s.inferences,
         breakdown_kg={k: float(out[f"{k}_kg"]) for k in COMPONENTS},

@@ -99,8 +99,21 @@ def design_from_estimate(est: EstimateLike, scenario: Scenario, model_bytes: flo
                   float(est.area_mm2), int(node), kind.lower(), gb)
 
 
+def check_design(d: Design) -> Design:
+    """CarbonError unless every number of the design is finite and >= 0 and its leakage is part of its energy."""
+    for field in ("energy_j", "leakage_energy_j", "leakage_power_w", "latency_s", "area_mm2", "dram_gb"):
+        v = getattr(d, field)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+            raise CarbonError(f"design field {field} must be a finite number >= 0, got {v!r}")
+    if d.leakage_energy_j > d.energy_j * (1 + 1e-9):
+        raise CarbonError(f"design leakage_energy_j = {d.leakage_energy_j!r} J exceeds its energy_j = "
+                          f"{d.energy_j!r} J (leakage is part of the energy)")
+    return d
+
+
 def apply_overrides(d: Design, scenario: Scenario, model_bytes: float | None = None) -> Design:
     """A Design seen through the scenario: its node, DRAM kind and DRAM capacity settings win."""
+    check_design(d)
     m = scenario.manufacturing
     return dataclasses.replace(
         d, node_nm=m.node_nm if m.node_nm is not None else d.node_nm, dram_kind=(m.dram.kind or d.dram_kind).lower(),

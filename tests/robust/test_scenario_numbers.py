@@ -87,3 +87,17 @@ def test_monte_carlo_bounds(est):
         with_uncertainty(est, "catx-default", samples=10, seed=-1)
     with pytest.raises(CarbonError, match="samples must lie in 1..10,000,000"):
         with_uncertainty(est, "catx-default", samples=10**9, seed=0)
+
+
+def test_design_leakage_beyond_its_energy_is_refused(est):
+    """A Design handed to carbon() directly used to give negative dynamic operational carbon."""
+    import dataclasses
+
+    from backend.carbon.design import design_from_estimate
+    sc = Scenario.from_dict({"name": "x", "deployment": {"lifetime_years": 3, "inferences_per_s": 1,
+                                                         "grid": {"region": "california"}}})
+    d = design_from_estimate(est, sc)
+    with pytest.raises(CarbonError, match="leakage_energy_j = .* exceeds its energy_j"):
+        carbon(dataclasses.replace(d, leakage_energy_j=2 * d.energy_j), sc)
+    with pytest.raises(CarbonError, match="design field latency_s must be a finite number >= 0"):
+        carbon(dataclasses.replace(d, latency_s=-1.0), sc)
