@@ -25,8 +25,8 @@ from .validate import validate
 
 __all__ = [
     "Access", "Block", "CatxError", "Graph", "GraphTotals", "IRError", "IRFormatError", "IRValidationError",
-    "InputFileError", "Op", "OpKind", "Tensor", "TensorRole", "arithmetic_intensity", "attention_parts", "drop_mask_artefacts", "dump",
-    "expand_count", "facts", "fold_repeats", "from_dict", "from_json", "fuse", "fuse_attention", "fuse_epilogues",
-    "is_contraction", "load", "macs", "merge", "op_rows", "operand_bytes", "save", "signature", "to_dict", "to_json",
-    "totals", "unfused_graph", "validate", "vector_ops",
+    "InputFileError", "Op", "OpKind", "Tensor", "TensorRole", "arithmetic_intensity", "attention_parts",
+    "drop_mask_artefacts", "dump", "expand_count", "facts", "fold_repeats", "from_dict", "from_json", "fuse",
+    "fuse_attention", "fuse_epilogues", "is_contraction", "load", "macs", "merge", "op_rows", "operand_bytes", "save",
+    "signature", "to_dict", "to_json", "totals", "unfused_graph", "validate", "vector_ops",
 ]
