@@ -7,6 +7,7 @@ import json
 import time
 
 from ir.errors import CatxError
+from ir.files import parse_json
 
 # Standard pruned configurations of the proxy CLIP (knob -> value on both towers; the rest stay full).
 TABLE = {
@@ -55,10 +56,7 @@ def _config(text: str | None):
     from frontend.proxy import model
     if text is None:
         return Arch.of(model.build()).config()
-    try:
-        return CLIPConfig.parse(json.loads(text))
-    except json.JSONDecodeError as e:
-        raise CatxError(f"--config: not JSON ({e})") from None
+    return CLIPConfig.parse(parse_json(text, "--config", "configuration", CatxError, expect=dict))
 
 
 def _eval(args: argparse.Namespace) -> int:
