@@ -154,6 +154,13 @@ def header(args: argparse.Namespace, wall_s: float) -> dict[str, Any]:
             "memory_gb": args.memory_gb, "wall_s": round(wall_s, 1)}
 
 
+def dumps(doc: dict[str, Any]) -> str:
+    """JSON with the summary indented and one line per case (a diff shows which cases changed)."""
+    head = json.dumps({k: v for k, v in doc.items() if k != "results"}, indent=1, default=str)
+    rows = ",\n".join("  " + json.dumps(r, default=str) for r in doc["results"])
+    return head[:-2] + ',\n "results": [\n' + rows + "\n ]\n}\n"
+
+
 def markdown(tab: dict[str, dict[str, int]]) -> str:
     lines = ["| family | cases | " + " | ".join(CLASSES) + " |", "|---|---" + "|---" * len(CLASSES) + "|"]
     for fam, row in tab.items():
@@ -184,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"header": header(args, time.perf_counter() - t0), "table": tab, "findings": findings(results),
            "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(doc, indent=1, default=str))
+    Path(args.out).write_text(dumps(doc))
     print(markdown(tab))
     for f in doc["findings"][:40]:
         print(f"- {f['count']}x {f['family']} {f['class']}{' [lead]' if f['lead'] else ''}: {f['error']} at "
