@@ -6,6 +6,7 @@ Adding a command is adding a module here and its name to ``COMMANDS``.
 COMMANDS = [
     "search",
     "results",
+    "report",
     "lower",
     "estimate",
     "inspect",
