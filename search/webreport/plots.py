@@ -16,9 +16,12 @@ PART_COLOURS = {"die": "#b5651d", "dram": "#e0a458", "package": "#f3d9a4",
 GREY, FRONT, CHOSEN = "#b8b8b8", "#d62728", "#111111"
 
 
-def _figure(w_in: float, h_in: float):
+def _figure(w_in: float, h_in: float, left_in: float = 0.62, bottom_in: float = 0.5, top_in: float = 0.35):
+    """A figure with fixed margins (in inches; cheaper than a tight layout and the same for every plot)."""
     from matplotlib.figure import Figure
-    return Figure(figsize=(w_in, h_in), layout="tight")
+    fig = Figure(figsize=(w_in, h_in))
+    fig.subplots_adjust(left=left_in / w_in, right=1 - 0.15 / w_in, bottom=bottom_in / h_in, top=1 - top_in / h_in)
+    return fig
 
 
 def to_svg(fig, fid: str, groups: dict[str, Sequence[int]] | None = None, study: str = "") -> str:
@@ -76,8 +79,12 @@ def front_plot(study, a: str, b: str, fid: str, sid: str, chosen: Sequence[tuple
         scc = ax.scatter(xs, ys, s=90, facecolors="none", edgecolors=CHOSEN, linewidths=1.2, zorder=5,
                          label="chosen designs")
         scc.set_gid("chosen")
+        ax.autoscale_view()
+        lo, hi = ax.get_xlim()
         for (lab, _), x, y in zip(ch, xs, ys):
-            ax.annotate(lab, (x, y), xytext=(6, 5), textcoords="offset points", fontsize=8)
+            right = (x - lo) > 0.7 * (hi - lo)            # labels near the right edge go to the left of the ring
+            ax.annotate(lab, (x, y), xytext=(-6 if right else 6, 5), textcoords="offset points", fontsize=8,
+                        ha="right" if right else "left")
     ax.set_xlabel(R.header(a))
     ax.set_ylabel(R.header(b))
     ax.grid(True, lw=0.3, alpha=0.5)
@@ -100,7 +107,7 @@ def hypervolume_plot(ks: Sequence[int], hv: Sequence[float], fid: str, title: st
 
 def carbon_plot(rows: Sequence[tuple[str, Any]], fid: str) -> str:
     """Stacked horizontal bars of the carbon parts per design, with the P5-P95 band of the total where computed."""
-    fig = _figure(6.4, 0.7 + 0.55 * len(rows))
+    fig = _figure(6.4, 1.2 + 0.5 * len(rows), left_in=1.5, bottom_in=0.5, top_in=0.4)
     ax = fig.add_subplot()
     labels = [lab for lab, _ in rows]
     y = list(range(len(rows)))

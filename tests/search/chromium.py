@@ -3,7 +3,8 @@
 Opens a page, records console errors, uncaught exceptions and every network request, evaluates JavaScript, moves
 the mouse and takes screenshots. Used by the report's browser test and, as a script, for the README screenshot:
 
-    python tests/search/chromium.py runs/flagship/report.html docs/report.png [WIDTH HEIGHT]
+    python tests/search/chromium.py runs/flagship/report.html docs/report.png --scroll '#s0-front' \
+        --hover 'g.pts[id$="-front"] use'
 """
 
 from __future__ import annotations
@@ -164,10 +165,28 @@ class Browser:
         self.close()
 
 
-if __name__ == "__main__":
-    src, dst = Path(sys.argv[1]).resolve(), sys.argv[2]
-    w, h = (int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (1280, 1500)
+def main(argv: list[str]) -> None:
+    """Screenshot of a page, optionally scrolled to an element and hovering the first point of a plot's front."""
+    import argparse
+    ap = argparse.ArgumentParser(description="screenshot a page in headless Chromium")
+    ap.add_argument("page", type=Path)
+    ap.add_argument("png")
+    ap.add_argument("--size", default="1280x1500", help="viewport WIDTHxHEIGHT")
+    ap.add_argument("--scroll", help="CSS selector of the element to scroll to the top")
+    ap.add_argument("--hover", help="CSS selector of an SVG point to hover (shows its tooltip)")
+    a = ap.parse_args(argv)
+    w, h = (int(x) for x in a.size.split("x"))
     with Browser(width=w, height=h) as b:
-        b.open(src.as_uri())
-        b.screenshot(dst)
-        print(f"{dst}: {w}x{h}; requests {b.requests()}; errors {b.errors()}")
+        b.open(a.page.resolve().as_uri())
+        if a.scroll:
+            b.eval(f"document.querySelector({json.dumps(a.scroll)}).scrollIntoView()")
+        if a.hover:
+            x, y = b.eval(f"(() => {{ const r = document.querySelector({json.dumps(a.hover)})"
+                          ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+            b.mouse(x, y)
+        b.screenshot(a.png)
+        print(f"{a.png}: {w}x{h}; requests {b.requests()}; errors {b.errors()}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
