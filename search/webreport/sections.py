@@ -82,6 +82,10 @@ def _numeric(headers: Sequence[str]) -> list[bool]:
 
 
 def front_section(study: Study, sid: str, chosen: Sequence[tuple[str, Any]], fid: str) -> str:
+    if not study.feasible():
+        c = study.counts()
+        return (f"<p class=warn>No feasible trial yet: {c.get('infeasible', 0)} missed a constraint, "
+                f"{c.get('error', 0)} failed.</p>")
     figs = [plots.front_plot(study, a, b, f"{fid}p{i}", sid, chosen)
             for i, (a, b) in enumerate(plots.plot_pairs(study))]
     front = study.front()

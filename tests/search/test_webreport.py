@@ -219,3 +219,10 @@ def test_paper_comparison_reads_the_one_data_file():
     for r in doc["carbonclip"]["rows"]:
         assert len(r["hardware"]) == 6 and len(r["text"]) == len(r["vision"]) == 4 and 0 < r["accuracy"] < 1
     assert "0.54" not in (ROOT / "bench" / "carbon_paper_direction.py").read_text()
+
+
+def test_a_study_without_feasible_trials_still_gives_a_page(tmp_path):
+    search.run(gemm_study(constraints=[{"metric": "latency_s", "max": 1e-7}],
+                          optimizer={"kind": "random", "trials": 4, "seed": 1}), out=tmp_path)
+    text = text_of(write_study_report(tmp_path).path.read_text())
+    assert "No feasible trial yet: 4 missed a constraint, 0 failed" in text and "No design to detail" in text
