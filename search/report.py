@@ -44,7 +44,7 @@ def header(metric: str, sep: str = " ") -> str:
     return f"{label(metric)}{sep}[{unit(metric)}]"
 
 
-def _metric_cols(study: Study) -> list[str]:
+def metric_columns(study: Study) -> list[str]:
     cols = list(study.objectives)
     return cols + [m for m in SHOWN if m not in cols and any(m in t.metrics for t in study.trials)]
 
@@ -55,7 +55,7 @@ def design_values(study: Study, config: Mapping[str, Any]) -> dict[str, Any]:
     return {**fixed, **config}
 
 
-def _config(study: Study, t: Trial) -> str:
+def config_short(study: Study, t: Trial) -> str:
     return notation.short(design_values(study, t.config))
 
 
@@ -74,7 +74,7 @@ def _designs_table(title: str, rows: Sequence[tuple[Sequence[str], Trial, Study]
     notation, never wrapped. ``optional`` metric columns are added, in order, only while the table fits
     ``width`` (default: the console's), so the configuration keeps its line at 100 columns."""
     width = width or console_width()
-    configs = [_config(st, t) for _, t, st in rows]
+    configs = [config_short(st, t) for _, t, st in rows]
     cells = {c: [fmt(c, st.metrics_of(t).get(c)) for _, t, st in rows] for c in (*required, *optional)}
 
     def metric_w(c: str) -> int:
@@ -104,7 +104,7 @@ def _designs_table(title: str, rows: Sequence[tuple[Sequence[str], Trial, Study]
 def trials_table(study: Study, rows: Sequence[Trial], title: str, width: int | None = None) -> Table:
     obj = list(study.objectives)
     return _designs_table(title, [([str(t.id)], t, study) for t in rows], ["trial"], obj,
-                          [m for m in _metric_cols(study) if m not in obj], width)
+                          [m for m in metric_columns(study) if m not in obj], width)
 
 
 def front_table(study: Study, limit: int = 30, width: int | None = None) -> Table:
@@ -122,7 +122,7 @@ def best_table(study: Study, width: int | None = None) -> Table:
     obj = list(study.objectives)
     rows = [([label(o), str(b.id)], b, study) for o, b in best_rows(study)]
     return _designs_table(f"{study.spec.name}: best design per objective", rows, ["best for", "trial"], obj,
-                          [m for m in _metric_cols(study) if m not in obj], width)
+                          [m for m in metric_columns(study) if m not in obj], width)
 
 
 def compare_table(rows: Sequence[tuple[str, Trial, Study]], title: str = "modes side by side",

@@ -58,12 +58,12 @@ def _page(title: str, header: str, body: str, data: dict[str, Any]) -> str:
 
 def _hover(study, sid: str) -> dict[str, str]:
     """Hover text of every feasible trial: its metrics with units and its configuration."""
-    cols = R._metric_cols(study)
+    cols = R.metric_columns(study)
     out = {}
     for t in study.feasible():
         m = study.metrics_of(t)
         vals = " · ".join(f"{R.label(c)} {R.fmt(c, m.get(c))} {R.unit(c)}" for c in cols if c in m)
-        out[str(t.id)] = f"trial {t.id} ({t.origin})\n{vals}\n{R._config(study, t)}"
+        out[str(t.id)] = f"trial {t.id} ({t.origin})\n{vals}\n{R.config_short(study, t)}"
     return out
 
 

@@ -19,10 +19,6 @@ PART_NAMES = {"die": "die", "dram": "DRAM", "package": "package", "operational_d
               "leakage": "leakage", "idle": "idle"}
 
 
-def _unit_cell(metric: str, v: float | None) -> str:
-    return R.fmt(metric, v)
-
-
 # -- study definition ----------------------------------------------------------------------------------------------
 def _knob_text(v: Any) -> str:
     if isinstance(v, dict):
@@ -67,13 +63,13 @@ def definition(study: Study) -> str:
 
 # -- trials: front and best ----------------------------------------------------------------------------------------
 def trial_rows(study: Study, trials: Sequence, lead: Sequence[str] | None = None) -> tuple[list[str], list]:
-    cols = R._metric_cols(study)
+    cols = R.metric_columns(study)
     headers = (["best for"] if lead is not None else []) + ["trial"] + [R.header(c) for c in cols] + ["configuration"]
     rows = []
     for i, t in enumerate(trials):
         m = study.metrics_of(t)
         rows.append(([esc(lead[i])] if lead is not None else []) + [str(t.id)]
-                    + [_unit_cell(c, m.get(c)) for c in cols] + [f"<code>{esc(R._config(study, t))}</code>"])
+                    + [R.fmt(c, m.get(c)) for c in cols] + [f"<code>{esc(R.config_short(study, t))}</code>"])
     return headers, rows
 
 
@@ -258,6 +254,12 @@ def _paper_hw(values: list[int]) -> str:
     return notation.short(paper.hardware_knobs(values))
 
 
+def _paper_design(row: dict[str, Any]) -> str:
+    """A row of the paper's Table 3 in CATX's notation (hardware, then both towers)."""
+    return notation.short({**paper.hardware_knobs(row["hardware"]), **paper.tower_knobs("text", row["text"]),
+                           **paper.tower_knobs("vision", row["vision"])})
+
+
 def paper_section(study: Study) -> str | None:
     which = paper.table_for(study.spec.name)
     if which is None:
@@ -275,7 +277,7 @@ def paper_section(study: Study) -> str | None:
             rows.append([name, num(p["carbon_kg"]), num(p["latency_s"] * 1e3),
                          R.fmt("carbon_kg", m.get("carbon_kg")), R.fmt("latency_s", m.get("latency_s")),
                          R.fmt("area_mm2", m.get("area_mm2")),
-                         f"<code>{esc(R._config(study, t))}</code>" if t is not None else "-"])
+                         f"<code>{esc(R.config_short(study, t))}</code>" if t is not None else "-"])
         heads = ["design", "paper [kgCO2e]", "paper [ms]", "CATX [kgCO2e]", "CATX [ms]", "CATX area [mm²]",
                  "CATX configuration"]
         body = src + table(heads, rows, "trials", [False, True, True, True, True, True, False], raw=True)
@@ -292,13 +294,12 @@ def paper_section(study: Study) -> str | None:
         body += "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines) + "</ul>"
     else:
         rows = [[esc(r["model"]), num(r["carbon_kg"]), num(r["latency_s"] * 1e3), num(100 * r["accuracy"]),
-                 f"<code>{esc(notation.short({**paper.hardware_knobs(r['hardware']), **paper.tower_knobs('text', r['text']), **paper.tower_knobs('vision', r['vision'])}))}</code>"]  # noqa: E501
-                for r in data["carbonclip"]["rows"]]
+                 f"<code>{esc(_paper_design(r))}</code>"] for r in data["carbonclip"]["rows"]]
         for o, t in R.best_rows(study):
             m = study.metrics_of(t)
             rows.append([f"<b>CATX best {esc(R.label(o))}</b> (trial {t.id})", R.fmt("carbon_kg", m.get("carbon_kg")),
                          R.fmt("latency_s", m.get("latency_s")), R.fmt("accuracy", m.get("accuracy")),
-                         f"<code>{esc(R._config(study, t))}</code>"])
+                         f"<code>{esc(R.config_short(study, t))}</code>"])
         heads = ["model", "carbon [kgCO2e]", "latency [ms]", "accuracy [%]", "configuration"]
         body = src + table(heads, rows, "trials", [False, True, True, True, False], raw=True)
         body += ("<p class=muted>The paper's accuracy is the mean over 41 CLIP-benchmark tasks after fine-tuning; "

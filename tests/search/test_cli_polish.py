@@ -63,7 +63,7 @@ def test_results_fit_100_columns_with_whole_configurations(which, request):
     st = search.Study.load(d)
     out = catx("results", str(d), "--no-plots", columns=100).stdout
     shown = [b for _, b in R.best_rows(st)] + st.front()[:30]
-    configurations_fit(out, [R._config(st, t) for t in shown], 100)
+    configurations_fit(out, [R.config_short(st, t) for t in shown], 100)
     assert "configuration: cN: N cores · RxC: PE rows x columns" in out
 
 
@@ -80,7 +80,7 @@ def test_widest_designs_fit_100_columns():
                "area_mm2": 12.3456}
     trials = [Trial(config=widest, status="ok", metrics=metrics, id=9999)]
     st = Study(spec, Path("."), trials)
-    config = R._config(st, trials[0])
+    config = R.config_short(st, trials[0])
     assert len(config) >= 50
     console = Console(width=100, record=True, file=open(os.devnull, "w"))
     for table in (R.best_table(st, width=100), R.front_table(st, width=100),

@@ -59,7 +59,7 @@ def test_report_renders_offline_with_working_hover_and_ops(page):
                         "Carbon breakdown of the chosen designs", "Per-op costs of the chosen designs", "Hypervolume"):
             assert heading in text
         best = st.best("carbon_kg")
-        assert R._config(st, best) in text and R.fmt("carbon_kg", best.metrics["carbon_kg"]) in text
+        assert R.config_short(st, best) in text and R.fmt("carbon_kg", best.metrics["carbon_kg"]) in text
         widths = b.eval("[...document.querySelectorAll('svg.plot')].map(s => s.getBoundingClientRect().width)")
         assert len(widths) == 3 and min(widths) > 250
 
@@ -72,7 +72,7 @@ def test_report_renders_offline_with_working_hover_and_ops(page):
         b.mouse(x, y)
         tip = b.eval("document.getElementById('tip').hidden ? '' : document.getElementById('tip').innerText")
         t = next(t for t in st.trials if t.id == int(tid))
-        assert f"trial {t.id}" in tip and R._config(st, t) in tip
+        assert f"trial {t.id}" in tip and R.config_short(st, t) in tip
         assert f"latency {R.fmt('latency_s', t.metrics['latency_s'])} ms" in tip
         b.mouse(5, 5)
         assert b.eval("document.getElementById('tip').hidden") is True

@@ -58,14 +58,14 @@ def test_study_page_holds_every_section_with_the_stored_numbers(study_dir):
     # the best design per objective: its trial id, stored metrics (as the CLI formats them) and configuration
     for o in st.objectives:
         b = st.best(o)
-        assert f"best {R.label(o)}" in text and R._config(st, b) in text
+        assert f"best {R.label(o)}" in text and R.config_short(st, b) in text
         assert R.fmt("carbon_kg", b.metrics["carbon_kg"]) in text and R.fmt("latency_s", b.metrics["latency_s"]) in text
     # every design of the front is listed and is a hover target
     hover = json.loads(re.search(r'<script type="application/json" id="catx-trials">(.*?)</script>', page,
                                  flags=re.S).group(1))["s0"]
     for t in st.front():
         assert f"<td class=n>{t.id}</td>" in page and str(t.id) in hover
-        assert R._config(st, t) in hover[str(t.id)]
+        assert R.config_short(st, t) in hover[str(t.id)]
     assert set(hover) == {str(t.id) for t in st.feasible()}
     assert len(re.findall(r"<svg ", page)) == 1 + 1 + 1          # one front plot (2 objectives), carbon, hypervolume
     assert external_references(page) == []
