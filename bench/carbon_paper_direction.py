@@ -4,7 +4,8 @@ Usage: python bench/carbon_paper_direction.py [--out FILE.json] [--limit N]
 
 Sweeps every edge configuration with backend.estimate (batch 1, both towers, EDP schedules), keeps CATransformers'
 constraints (latency <= 50 ms, <= 16,384 MACs), and picks under each scenario preset the minimum-carbon and the
-minimum-latency design. Prints them beside the paper's min-carbon and min-latency designs (search/data/paper.yaml).
+minimum-latency design. Prints them beside the paper's min-carbon and min-latency designs
+(search/data/catransformers_paper.yaml).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from search import paper
 bc = importlib.import_module("backend.carbon")
 
 PRESETS = ("catransformers-code", "paper-california", "catx-default")
-_ROW = paper.hardware_only("openclip:ViT-B-16")            # the paper's numbers live in search/data/paper.yaml
+_ROW = paper.hardware_only("openclip:ViT-B-16")            # the paper's numbers: search/data/catransformers_paper.yaml
 PAPER = {k: (_ROW[f]["carbon_kg"], _ROW[f]["latency_s"] * 1e3) for k, f in (("min-carbon", "min_carbon"),
                                                                             ("min-latency", "min_latency"))}
 PAPER_MIN_CARBON_HW = paper.hardware_knobs(_ROW["min_carbon_hardware"])

@@ -264,8 +264,7 @@ def paper_section(study: Study) -> str | None:
     which = paper.table_for(study.spec.name)
     if which is None:
         return None
-    data = paper.results()
-    src = f"<p class=muted>Paper: {esc(data['source'])}, {esc(data[which]['title'])}.</p>"
+    src = f"<p class=muted>Paper: {esc(paper.source())}; {esc(paper.TITLES[which])}.</p>"
     if which == "hardware_only":
         row = paper.hardware_only(study.spec.model.spec)
         if row is None:
@@ -293,8 +292,9 @@ def paper_section(study: Study) -> str | None:
             lines.append(f"the paper's min-carbon hardware: {_paper_hw(row['min_carbon_hardware'])}")
         body += "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines) + "</ul>"
     else:
-        rows = [[esc(r["model"]), num(r["carbon_kg"]), num(r["latency_s"] * 1e3), num(100 * r["accuracy"]),
-                 f"<code>{esc(_paper_design(r))}</code>"] for r in data["carbonclip"]["rows"]]
+        rows = [[esc(r["model"]), num(r["carbon_kg"]), num(r["latency_s"] * 1e3),
+                 num(100 * r["accuracy"]) if r["accuracy"] is not None else "-",
+                 f"<code>{esc(_paper_design(r))}</code>"] for r in paper.carbonclip()]
         for o, t in R.best_rows(study):
             m = study.metrics_of(t)
             rows.append([f"<b>CATX best {esc(R.label(o))}</b> (trial {t.id})", R.fmt("carbon_kg", m.get("carbon_kg")),
@@ -308,5 +308,5 @@ def paper_section(study: Study) -> str | None:
         x for x in (f"carbon {100 * f['carbon_change']:+.0f}%" if "carbon_change" in f else "",
                     f"{f['latency_ratio']:g}x latency" if "latency_ratio" in f else "",
                     f"{f['area_ratio']:g}x area" if "area_ratio" in f else "") if x) + "</li>"
-                    for f in data["findings"])
+                    for f in paper.findings())
     return body + details("the paper's findings", f"<ul>{finds}</ul>")

@@ -42,10 +42,9 @@ def joint_study(tmp_path_factory):
     from searchkit import EDGE
     out = tmp_path_factory.mktemp("joint")
     d = {"name": "joint-test", "model": {"spec": "searchkit:tiny_clip", "tower": "both",
-                                         "knobs": {"text_layers": [2, 3, 4], "vision_ffn": [128, 256],
-                                                   "vision_heads": [2, 4], "text_width": 48}},
+                                         "knobs": {"text_layers": [2, 3, 4], "vision_layers": [2, 3, 4]}},
          "hardware": {"knobs": dict(EDGE)}, "objectives": ["carbon_kg", "latency_s"],
-         "constraints": [{"metric": "pes", "max": 16384}], "optimizer": {"kind": "random", "trials": 12, "seed": 0}}
+         "constraints": [{"metric": "pes", "max": 16384}], "optimizer": {"kind": "random", "trials": 10, "seed": 0}}
     search.run(d, out=out)
     return out
 

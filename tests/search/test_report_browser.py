@@ -16,6 +16,7 @@ import backend
 import search
 from search import paper
 from search import report as R
+from search.evaluate import Evaluator
 from search.webreport import write_study_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ def test_report_renders_offline_with_working_hover_and_ops(page):
         assert b.eval("document.getElementById('tip').hidden") is True
 
         # an op row expands into its loop nest: the backend's own rendering of the schedule
-        hw = backend.presets.get("catransformers-edge").with_knobs(**best.config, vector_lanes=best.config["pe_rows"])
+        hw = Evaluator(st.spec).hardware(Evaluator(st.spec).full(best.config))   # the trial's hardware
         import frontend
         est = backend.estimate(frontend.load("gemm:197,768,3072"), hw, target="edp")
         assert b.eval("document.querySelector('details.op pre').checkVisibility()") is False      # closed: hidden
@@ -91,11 +92,21 @@ def test_report_renders_offline_with_working_hover_and_ops(page):
 
 def test_free_views_are_hidden_until_asked_for(tmp_path):
     """The per-op table hides zero-cost views (reshape, transpose) behind a checkbox."""
-    import frontend
+    from ir import Access, Graph, Op, OpKind, TensorRole, validate
     from search.webreport import write_estimate_report
-    g = frontend.load("frontend.zoo:vit")
+    g = Graph("views")                          # a matmul whose output is transposed and flattened
+    for name, shape, role in (("x", (64, 128), TensorRole.INPUT), ("w", (128, 96), TensorRole.PARAM),
+                              ("y", (64, 96), TensorRole.ACTIVATION), ("z", (96, 64), TensorRole.ACTIVATION),
+                              ("r", (6144,), TensorRole.ACTIVATION)):
+        g.add_tensor(name, shape, 8, role)
+    g.inputs, g.outputs = ["x"], ["r"]
+    g.ops += [Op("mm", OpKind.MATMUL, {"m": 64, "n": 96, "k": 128}, [Access("x", ("m", "k")), Access("w", ("k", "n"))],
+                 Access("y", ("m", "n")), reduce=("k",), fn="matmul"),
+              Op("t", OpKind.TRANSPOSE, {"m": 64, "n": 96}, [Access("y", ("m", "n"))], Access("z", ("n", "m"))),
+              Op("flat", OpKind.RESHAPE, {"n": 96, "m": 64}, [Access("z", ("n", "m"))], Access("r", ("n*64+m",)))]
+    validate(g)
     hw = backend.presets.get("catransformers-edge")
-    path = write_estimate_report(g, hw, "catx-default", tmp_path / "vit.html", "frontend.zoo:vit").path
+    path = write_estimate_report(g, hw, "catx-default", tmp_path / "views.html", "hand-built").path
     est = backend.estimate(g, hw)
     views = sum(1 for r in est.ops if r.schedule.get("view"))
     assert views > 0

@@ -22,6 +22,7 @@ import search
 from search import notation
 from search import report as R
 from search.errors import ReportError, StoreError
+from search.evaluate import Evaluator
 from search.webreport import write_estimate_report, write_study_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ def test_per_op_tables_match_an_independent_estimate(study_dir):
     page = write_study_report(study_dir).path.read_text()
     st = search.Study.load(study_dir)
     b = st.best("carbon_kg")
-    hw = backend.presets.get("catransformers-edge").with_knobs(**b.config, vector_lanes=b.config["pe_rows"])
+    hw = Evaluator(st.spec).hardware(Evaluator(st.spec).full(b.config))   # the trial's hardware
     import frontend
     est = backend.estimate(frontend.load("gemm:197,768,3072"), hw, target="edp")
     assert est.latency_s == pytest.approx(b.metrics["latency_s"], rel=1e-9)
@@ -206,19 +207,24 @@ def test_corrupt_rows_give_a_store_error(study_dir, tmp_path):
 
 
 def test_paper_comparison_reads_the_one_data_file():
-    """The paper's numbers come from search/data/paper.yaml, and the bench script uses the same file."""
+    """The paper's numbers come from one file, search/data/catransformers_paper.yaml: the reproduction bench, the
+    paper-direction bench and the report read it; nothing else in the code repeats them."""
     from search import paper
-    doc = yaml.safe_load((ROOT / "search" / "data" / "paper.yaml").read_text())
+    doc = yaml.safe_load((ROOT / "search" / "data" / "catransformers_paper.yaml").read_text())
     row = paper.hardware_only("openclip:ViT-B-16")
-    assert row == doc["hardware_only"]["rows"][0]
-    assert paper.direction_line() == (f"paper, CLIP-B/16: {row['min_carbon']['carbon_kg']:g} vs "
-                                      f"{row['min_latency']['carbon_kg']:g} kg, "
-                                      f"{row['min_carbon']['latency_s'] * 1e3:g} vs "
-                                      f"{row['min_latency']['latency_s'] * 1e3:g} ms")
+    c_kg, c_ms, l_kg, l_ms = doc["table2"]["CLIP-B/16"]
+    assert row["min_carbon"] == {"carbon_kg": c_kg, "latency_s": pytest.approx(c_ms / 1e3)}
+    assert row["min_latency"] == {"carbon_kg": l_kg, "latency_s": pytest.approx(l_ms / 1e3)}
+    assert paper.direction_line() == f"paper, CLIP-B/16: {c_kg:g} vs {l_kg:g} kg, {c_ms:g} vs {l_ms:g} ms"
     assert notation.short(paper.hardware_knobs(row["min_carbon_hardware"])) == "c1 256x8 L64K/128 G2M"
-    for r in doc["carbonclip"]["rows"]:
-        assert len(r["hardware"]) == 6 and len(r["text"]) == len(r["vision"]) == 4 and 0 < r["accuracy"] < 1
-    assert "0.54" not in (ROOT / "bench" / "carbon_paper_direction.py").read_text()
+    rows = paper.carbonclip()
+    assert [r["model"] for r in rows] == list(doc["table3"]) and all(0 < r["accuracy"] < 1 for r in rows)
+    assert paper.hardware_only("gemm:8,8,8") is None
+    sys.path.insert(0, str(ROOT / "bench"))
+    import paper_models
+    assert paper_models.DATA.resolve() == paper.DATA.resolve()
+    for f in ("bench/carbon_paper_direction.py", "search/flagship.py", "search/webreport/sections.py"):
+        assert "0.54" not in (ROOT / f).read_text() and "18.5" not in (ROOT / f).read_text(), f
 
 
 def test_a_study_without_feasible_trials_still_gives_a_page(tmp_path):
