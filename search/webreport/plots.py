@@ -16,7 +16,7 @@ PART_COLOURS = {"die": "#b5651d", "dram": "#e0a458", "package": "#f3d9a4",
 GREY, FRONT, CHOSEN = "#b8b8b8", "#d62728", "#111111"
 
 
-def _figure(w_in: float, h_in: float, left_in: float = 0.75, bottom_in: float = 0.5, top_in: float = 0.35):
+def _figure(w_in: float, h_in: float, left_in: float = 0.9, bottom_in: float = 0.5, top_in: float = 0.35):
     """A figure with fixed margins (in inches; cheaper than a tight layout and the same for every plot)."""
     from matplotlib.figure import Figure
     fig = Figure(figsize=(w_in, h_in))
