@@ -16,7 +16,7 @@ import yaml
 
 import ir
 
-DATA = Path(__file__).parent / "data" / "catransformers_paper.yaml"
+DATA = Path(__file__).resolve().parents[1] / "search" / "data" / "catransformers_paper.yaml"
 
 
 @functools.lru_cache(maxsize=1)

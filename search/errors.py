@@ -17,3 +17,7 @@ class StoreError(SearchError):
 
 class EvaluationError(SearchError):
     """One trial could not be evaluated (recorded in the store with the message; the study goes on)."""
+
+
+class ReportError(SearchError):
+    """A report cannot be written (no study in the folder, an unwritable output path)."""

@@ -120,7 +120,7 @@ class Evaluator:
 
     def known(self, values: Mapping[str, Any]) -> dict[str, float]:
         """Metrics that follow from the configuration alone (checked before a trial runs)."""
-        full = {**self.base_values(), **self.fixed, **values}
+        full = self.full(values)
         hw = self.hardware(full)
         return {"area_mm2": hw.area_mm2, "pes": float(hw.pes), "peak_tops": hw.peak_tops,
                 "params": self.params_of(full)}
@@ -135,14 +135,25 @@ class Evaluator:
         return read_accuracy(self.accuracy_fn(cfg, **kw))
 
     # -- one trial -----------------------------------------------------------------------------------------
-    def metrics(self, values: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    def design(self, values: Mapping[str, Any]) -> tuple[ir.Graph, backend.Estimate, float]:
+        """The graph, its estimate on the configuration's hardware, and the model's parameter bytes (what a trial
+        and ``catx report``'s per-op tables evaluate)."""
         hw = self.hardware(values)
         g = self.graph(values)
         est = backend.estimate(g, hw, target=values.get("mapper", "edp"), fuse=bool(values.get("fusion", True)),
                                attention=values.get("attention", "best"))
+        model_bytes = ir.totals(g).param_bytes if self.clip is not None else self.model_bytes
+        return g, est, model_bytes
+
+    def full(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Every knob of a configuration: template values, the study's fixed knobs, then the searched values."""
+        return {**self.base_values(), **self.fixed, **values}
+
+    def metrics(self, values: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+        _, est, model_bytes = self.design(values)
+        hw = est.hardware
         if not est.feasible:
             raise EvaluationError(f"the backend cannot map {len(est.infeasible)} op(s): {est.infeasible[:3]}")
-        model_bytes = ir.totals(g).param_bytes if self.clip is not None else self.model_bytes
         rep = carbon(est, self.scenario, model_bytes=model_bytes)
         m = {"latency_s": est.latency_s, "energy_j": est.energy_j, "area_mm2": est.area_mm2,
              "peak_tops": est.peak_tops, "pes": float(hw.pes), "macs": float(est.macs),
@@ -156,7 +167,7 @@ class Evaluator:
     def high_fidelity(self, values: Mapping[str, Any], parent: int | None, origin: str = "promoted") -> Trial:
         """The expensive accuracy (e.g. after recovery fine-tuning) of a promising configuration."""
         t0 = time.perf_counter()
-        full = {**self.base_values(), **self.fixed, **values}
+        full = self.full(values)
         try:
             m = {"accuracy": self.accuracy(full, high=True)}
         except Exception as e:  # stored with its message like any failed trial
@@ -168,7 +179,7 @@ class Evaluator:
     def __call__(self, values: Mapping[str, Any], origin: str = "") -> Trial:
         """Evaluate one configuration; failures come back as a Trial with status 'error' and the message."""
         t0 = time.perf_counter()
-        full = {**self.base_values(), **self.fixed, **values}
+        full = self.full(values)
         worker = f"{socket.gethostname()}:{os.getpid()}"
         try:
             m, per_op = self.metrics(full)

@@ -13,6 +13,10 @@ def pareto_mask(costs: np.ndarray) -> np.ndarray:
     """True for rows no other row dominates (<= everywhere, < somewhere); duplicates all stay."""
     c = np.asarray(costs, dtype=float)
     n = len(c)
+    if n <= 2048:              # all pairs at once: [i, j] is True when row i dominates row j
+        le = np.all(c[:, None, :] <= c[None, :, :], axis=2)
+        lt = np.any(c[:, None, :] < c[None, :, :], axis=2)
+        return ~np.any(le & lt, axis=0)
     keep = np.ones(n, dtype=bool)
     for i in range(n):
         if not keep[i]:
@@ -78,11 +82,13 @@ def hv_curve(costs: np.ndarray, lo: np.ndarray, hi: np.ndarray, points: int = 50
     ks = np.unique(np.linspace(1, n, min(points, n)).round().astype(int))
     r = np.full(c.shape[1], ref)
     front = np.zeros((0, c.shape[1]))
-    out, prev = [], 0
+    out, prev, last = [], 0, None
     for k in ks:
         front = np.vstack([front, c[prev:k]])
         front = front[np.all(np.isfinite(front), axis=1)]
         front = front[pareto_mask(front)] if len(front) else front
-        out.append(hypervolume(front, r))
+        if last is None or not np.array_equal(front, last[0]):     # the front moved: measure it again
+            last = (front, hypervolume(front, r))
+        out.append(last[1])
         prev = k
     return ks, np.array(out)

@@ -20,6 +20,7 @@ def count(text: str) -> int:
 COMMANDS = [
     "search",
     "results",
+    "report",
     "lower",
     "estimate",
     "inspect",

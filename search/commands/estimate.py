@@ -5,14 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
+
 from ir.files import write_text
 
 from . import count
+from .common import add_json, json_to_stdout, parser
 from .lower import _kv, add_model_args, load_from_args
 
+EXAMPLES = """
+  catx estimate openclip:ViT-B-16 --tower both --hardware catransformers-edge    # totals + costliest ops
+  catx estimate gemm:197,768,3072 --hardware my_chip.yaml --knob cores=2 --json  # the estimate as JSON
+  catx estimate openclip:ViT-B-16 --hardware catransformers-edge --json est.json # every op's schedule to a file
+"""
 
-def add_hardware_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--hardware", "--hw", required=True, metavar="FILE|PRESET",
+
+def add_hardware_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--hardware", "--hw", required=required, metavar="FILE|PRESET",
                    help="hardware YAML file or preset name (catransformers-edge, gpu-like)")
     p.add_argument("--knob", action="append", metavar="NAME=VALUE",
                    help="change a hardware knob, e.g. --knob cores=2 --knob pe_cols=16")
@@ -52,20 +61,31 @@ def load_inputs(args: argparse.Namespace):
     return g, hw
 
 
+def console_for(args: argparse.Namespace):
+    """A console for tables: the terminal's width (or $COLUMNS), 200 columns when piped; stderr under --json."""
+    import os
+
+    from rich.console import Console
+    wide = Console().is_terminal or "COLUMNS" in os.environ
+    return Console(width=None if wide else 200, stderr=json_to_stdout(args))
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from rich.console import Console
     from rich.table import Table
 
     import backend
     from backend.report import summary
 
-    console = Console(width=None if Console().is_terminal else 200)
+    console = console_for(args)
     g, hw = load_inputs(args)
     t0 = time.perf_counter()
     est = backend.estimate(g, hw, target=args.target)
     dt = time.perf_counter() - t0
+    if json_to_stdout(args):
+        print(est.to_json())
+        return 0 if est.feasible else 3
     if not est.feasible:
         console.print(f"[bold red]infeasible[/] on {hw.name}: " + "; ".join(est.infeasible))
     e = est.energy_by_component_j
@@ -80,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
     console.print("  energy: " + ", ".join(f"{k} {v / est.energy_j:.1%}" for k, v in e.items() if est.energy_j))
     console.print(f"  MACs {est.macs / 1e9:.3f} G; {len(est.ops)} ops mapped in {dt * 1e3:.1f} ms")
     table = Table(title=f"costliest {args.top} ops (latency x repeat)")
-    for col in ("op", "kind", "x", "ms each", "ms total", "uJ each", "schedule"):
-        table.add_column(col, justify="right" if col in ("x", "ms each", "ms total", "uJ each") else "left")
+    for col in ("op", "kind", "repeat [x]", "latency each [ms]", "latency total [ms]", "energy each [µJ]",
+                "schedule"):
+        table.add_column(escape(col), justify="right" if "[" in col else "left")
     for r in est.costliest(args.top):
         table.add_row(r.name, r.kind, str(r.repeat), f"{r.latency_s * 1e3:.4f}", f"{r.latency_s * r.repeat * 1e3:.3f}",
                       f"{r.energy_j * 1e6:.2f}", summary(r.schedule))
@@ -93,12 +114,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("estimate", help="estimate latency, energy and area of a model on a hardware")
+    p = parser(sub, "estimate", EXAMPLES, help="estimate latency, energy and area of a model on a hardware",
+               description="Map every op of a model onto a hardware; print latency, energy, area and the costliest "
+                           "ops with their schedules.")
     add_model_args(p)
     add_hardware_args(p)
     p.add_argument("--top", type=count, default=10, help="how many of the costliest ops to list (default 10)")
-    p.add_argument("--json", metavar="FILE", help="write the full estimate (per-op schedules) as JSON")
+    add_json(p, "the full estimate (every op's schedule)")
     p.set_defaults(run=run)
 
 
-__all__ = ["add_hardware_args", "load_inputs", "register", "run"]
+__all__ = ["add_hardware_args", "console_for", "load_inputs", "register", "run"]

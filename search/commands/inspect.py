@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 from ir.errors import CatxError
 
+from .common import add_json, emit, json_to_stdout, parser
 from .estimate import add_hardware_args, load_inputs
 from .lower import add_model_args
+
+EXAMPLES = """
+  catx inspect gemm:197,768,3072 --hardware catransformers-edge --op matmul        # schedule, loop nests
+  catx inspect openclip:ViT-B-16 --hardware catransformers-edge --op image.matmul_4 --json   # as JSON
+"""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,10 +29,14 @@ def run(args: argparse.Namespace) -> int:
         close = [n for n in names if args.op.lower() in n.lower()][:10]
         raise CatxError(f"no op named {args.op!r} in {g.name} (similar: {close or names[:10]})")
     r = est.op(args.op)
+    if json_to_stdout(args):
+        emit(args, {"hardware": hw.name, "target": args.target, "op": dataclasses.asdict(r),
+                    "loop_nest": loop_nest(r.schedule)})
+        return 0
     print(f"op {r.name} ({r.kind}{', ' + r.fn if r.fn else ''}) x{r.repeat} on {hw.name}, target {args.target}")
-    print(f"  cycles {r.cycles:,.0f}  latency {r.latency_s * 1e6:.2f} us  energy {r.energy_j * 1e6:.3f} uJ  "
+    print(f"  cycles {r.cycles:,.0f}  latency {r.latency_s * 1e6:.2f} µs  energy {r.energy_j * 1e6:.3f} µJ  "
           f"MACs {r.macs:,}")
-    print("  energy by component (uJ): " + ", ".join(f"{k} {v * 1e6:.3f}" for k, v in r.energy_by_component_j.items()))
+    print("  energy by component [µJ]: " + ", ".join(f"{k} {v * 1e6:.3f}" for k, v in r.energy_by_component_j.items()))
     terms = r.schedule.get("cycles_by_term")
     if terms:
         print("  cycles by term: " + ", ".join(f"{k} {v:,.0f}" for k, v in terms.items()) +
@@ -39,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("inspect", help="show one operator's schedule in full, loop nest included")
+    p = parser(sub, "inspect", EXAMPLES, help="show one operator's schedule in full, loop nest included",
+               description="Estimate a model on a hardware and print one op's costs, loop nests and schedule.")
     add_model_args(p)
     add_hardware_args(p)
     p.add_argument("--op", required=True, help="op name (see `catx estimate`)")
+    add_json(p, "the op's record and loop nest")
     p.set_defaults(run=run)

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
+from rich.markup import escape
+
 from ir.errors import CatxError
+
+from .common import add_json, emit, json_to_stdout, parser
+
+EXAMPLES = """
+  catx lower openclip:ViT-B-16 --tower both           # both CLIP towers: one row per stored op, then totals
+  catx lower gemm:197,768,2304 --json                 # the table and totals as JSON on stdout
+  catx lower model.onnx --dim batch=1 --json g.json   # write the IR (versioned JSON) to g.json
+"""
 
 
 def _kv(items: list[str], what: str, convert) -> dict:
@@ -46,27 +57,33 @@ def load_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     import ir
 
-    console = Console(width=None if Console().is_terminal else 200)
+    from .estimate import console_for
+
+    quiet = json_to_stdout(args)
+    console = console_for(args)
     t0 = time.perf_counter()
     with console.status(f"lowering {args.spec} ..."):
         g = load_from_args(args)
     dt = time.perf_counter() - t0
-    table = Table(title=f"{g.name}: {len(g.ops)} stored ops", show_lines=False)
-    for col in ("op", "kind", "fn", "dims", "einsum", "MACs", "vector ops", "bytes", "x"):
-        table.add_column(col, justify="right" if col in ("MACs", "vector ops", "bytes", "x") else "left")
     rows = ir.op_rows(g)
     if not args.all:
         rows = [r for r in rows if r["kind"] not in ("reshape", "transpose")]
+    t = ir.totals(g)
+    if quiet:
+        emit(args, {"graph": g.name, "ops": rows, "totals": dataclasses.asdict(t), "lower_s": dt})
+        return 0
+    table = Table(title=f"{g.name}: {len(g.ops)} stored ops", show_lines=False)
+    for col in ("op", "kind", "fn", "dims", "einsum", "MACs [count]", "vector ops [count]", "operand bytes [B]",
+                "repeat [x]"):
+        table.add_column(escape(col), justify="right" if "[" in col else "left")
     for r in rows:
         table.add_row(r["name"], r["kind"], r["fn"], r["dims"], r["einsum"], f"{r['macs']:,}", f"{r['vector_ops']:,}",
                       f"{r['bytes']:,.0f}", str(r["repeat"]))
     console.print(table)
-    t = ir.totals(g)
     console.print(f"[bold]totals[/]: {t.ops:,} ops executed ({t.stored_ops} stored, "
                   f"{sum(len(b.ops) for b in g.blocks)} in {len(g.blocks)} repeated block(s)), "
                   f"MACs {t.macs:,} ({t.macs / 1e9:.3f} G), vector ops {t.vector_ops:,}, params {t.param_count:,}; "
@@ -78,13 +95,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lower", help="lower a model to CATX IR and print its operators",
-                       description="Lower a model to CATX IR and print its operators. A SPEC of the form "
-                                   "module:callable imports MODULE and calls CALLABLE(), which must return "
-                                   "(nn.Module, example_inputs). That runs arbitrary importable Python code with "
-                                   "your permissions (os:abort would kill the process): use it only with code "
-                                   "you trust.")
+    p = parser(sub, "lower", EXAMPLES, help="lower a model to CATX IR and print its operators",
+               description="Lower a model to CATX IR and print one row per stored op (repeated layers once, with "
+                           "their repeat count) and the totals. A SPEC of the form module:callable imports MODULE "
+                           "and calls CALLABLE(), which must return (nn.Module, example_inputs). That runs "
+                           "arbitrary importable Python code with your permissions (os:abort would kill the "
+                           "process): use it only with code you trust.")
     add_model_args(p)
-    p.add_argument("--json", metavar="FILE", help="write the IR (versioned JSON) to FILE")
+    add_json(p, "the IR (versioned catx-ir JSON)")
     p.add_argument("--all", action="store_true", help="also list reshape/transpose ops")
     p.set_defaults(run=run)

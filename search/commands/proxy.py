@@ -9,6 +9,8 @@ import time
 from ir.errors import CatxError
 from ir.files import parse_json
 
+from .common import parser
+
 # Standard pruned configurations of the proxy CLIP (knob -> value on both towers; the rest stay full).
 TABLE = {
     "full": {},
@@ -22,13 +24,37 @@ TABLE = {
 }
 
 
+EXAMPLES = {
+    "proxy": """
+  catx proxy train                     # train (or load from the cache) the benchmark's CLIP; scores and chance
+  catx proxy eval --config '{"text": {"layers": 3}, "vision": {"layers": 3}}' --budget 100
+  catx proxy table --budget 100 --json # accuracy of the standard pruned configurations as JSON
+""",
+    "train": """
+  catx proxy train                     # scores of the cached (or freshly trained) proxy CLIP
+  catx proxy train --force --steps 600 # retrain with another budget
+""",
+    "eval": """
+  catx proxy eval                                                   # the full model
+  catx proxy eval --config '{"text": {"layers": 3, "heads": 3, "ffn": 192, "width": 48}}' --budget 100
+""",
+    "table": """
+  catx proxy table --budget 100        # markdown table: zero-shot, R@1, R@5 without and with recovery
+  catx proxy table --json              # the same numbers as JSON
+""",
+}
+
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("proxy", help="the built-in offline CLIP benchmark: train | eval | table")
+    p = parser(subparsers, "proxy", EXAMPLES["proxy"], help="the built-in offline CLIP benchmark: train | eval | table",
+               description="The built-in offline CLIP benchmark: train its small CLIP, score pruned configurations.")
     sub = p.add_subparsers(dest="action", required=True)
     for name, fn, hlp in (("train", _train, "train the proxy CLIP (cached)"),
                           ("eval", _eval, "score one pruned configuration"),
                           ("table", _table, "score the standard pruned configurations, with and without recovery")):
-        s = sub.add_parser(name, help=hlp)
+        s = parser(sub, name, EXAMPLES[name], help=hlp, description=hlp)
+        s.add_argument("--json", action="store_true", help="print only the results, as JSON" +
+                       (" (the default output is already JSON)" if name != "table" else ""))
         s.add_argument("--cache-dir", default=None, help="cache folder (default $CATX_CACHE or ~/.cache/catx)")
         s.add_argument("--steps", type=int, default=None, help="proxy training steps (default 300)")
         s.set_defaults(run=fn)
@@ -46,7 +72,7 @@ def register(subparsers) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from frontend.proxy import bench
-    m = bench.train(args.steps or bench.DEFAULT_STEPS, args.cache_dir, force=args.force, log=True)
+    m = bench.train(args.steps or bench.DEFAULT_STEPS, args.cache_dir, force=args.force, log=not args.json)
     print(json.dumps({"test": bench.score(m), "chance": bench.chance()}, indent=1))
     return 0
 
@@ -75,13 +101,22 @@ def _table(args: argparse.Namespace) -> int:
     arch = Arch.of(model.build())
     full = arch.config()
     ch = bench.chance()
-    print(f"chance: zero-shot {ch['zero_shot_acc']:.3f}, R@1 {ch['r1']:.4f}, R@5 {ch['r5']:.4f}")
-    print("| configuration | params | MACs | zero-shot | R@1 | R@5 | zero-shot (recovered) | R@1 (recovered) |")
-    print("|---|---|---|---|---|---|---|---|")
+    rows = []
+    if not args.json:
+        print(f"chance: zero-shot {ch['zero_shot_acc']:.3f}, R@1 {ch['r1']:.4f}, R@5 {ch['r5']:.4f}")
+        print("| configuration | params [count] | MACs [count] | zero-shot [fraction] | R@1 [fraction] | "
+              "R@5 [fraction] | zero-shot, recovered [fraction] | R@1, recovered [fraction] |")
+        print("|---|---|---|---|---|---|---|---|")
     for name, knobs in TABLE.items():
         cfg = CLIPConfig(text=full.text.model_copy(update=knobs), vision=full.vision.model_copy(update=knobs))
         a = evaluate(cfg, "proxy", 0, args.cache_dir, args.steps)
         b = evaluate(cfg, "proxy", args.budget, args.cache_dir, args.steps) if knobs else a
-        print(f"| {name} | {params(arch, cfg):,} | {a['macs']:,.0f} | {a['zero_shot_acc']:.3f} | {a['r1']:.3f} | "
-              f"{a['r5']:.3f} | {b['zero_shot_acc']:.3f} | {b['r1']:.3f} |", flush=True)
+        rows.append({"configuration": name, "knobs": knobs, "params": params(arch, cfg), "macs": a["macs"],
+                     "zero_shot_acc": a["zero_shot_acc"], "r1": a["r1"], "r5": a["r5"],
+                     "recovered": {"budget": args.budget, "zero_shot_acc": b["zero_shot_acc"], "r1": b["r1"]}})
+        if not args.json:
+            print(f"| {name} | {params(arch, cfg):,} | {a['macs']:,.0f} | {a['zero_shot_acc']:.3f} | {a['r1']:.3f} | "
+                  f"{a['r5']:.3f} | {b['zero_shot_acc']:.3f} | {b['r1']:.3f} |", flush=True)
+    if args.json:
+        print(json.dumps({"chance": ch, "rows": rows}, indent=1, default=float))
     return 0

@@ -1,15 +1,29 @@
-"""``catx search STUDY.yaml|PRESET``: run (or resume) a study with a progress bar, then print and plot its results."""
+"""``catx search STUDY.yaml|PRESET``: run (or resume) a study with a progress bar, then print and plot its results
+and write its HTML report."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from .common import add_json, emit, json_to_stdout, parser
+
+EXAMPLES = """
+  catx search flagship                                  # the main job: results and report.html in runs/flagship
+  catx search hardware-only --trials 1000 --out runs/hw # a preset with another budget
+  catx search my-study.yaml --workers 2 --out runs/s1   # parallel trials on a local Dask cluster
+  catx search my-study.yaml --out runs/s1 --resume      # continue after Ctrl-C / a crash
+  catx search hw-carbon --trials 50 --json              # the summary as JSON on stdout (progress on stderr)
+"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..study import presets
-    p = sub.add_parser("search", help="search model, hardware and schedule for carbon, latency, energy, accuracy",
-                       description="Run a study (a YAML file or a preset) and store every trial in OUT/study.sqlite. "
-                                   f"Presets: flagship, {', '.join(presets())}.")
+    p = parser(sub, "search", EXAMPLES,
+               help="search model, hardware and schedule for carbon, latency, energy, accuracy",
+               description="Run a study (a YAML file or a preset) and store every trial in OUT/study.sqlite; then "
+                           "print the best designs and the front and write OUT/report.html. "
+                           f"Presets: flagship, {', '.join(presets())}.")
     p.add_argument("study", metavar="STUDY", help="study YAML file, a preset name, or 'flagship'")
     p.add_argument("--trials", type=int, help="number of trials (overrides the study)")
     p.add_argument("--workers", type=int, help="parallel trials on a local Dask cluster of N processes")
@@ -19,24 +33,52 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random seed (overrides the study)")
     p.add_argument("--optimizer", choices=["smac", "random"], help="override the study's optimiser")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-report", action="store_true", help="do not write OUT/report.html")
+    add_json(p, "the summary")
     p.set_defaults(run=run)
 
 
+def _html(out: Path, args: argparse.Namespace, console) -> dict | None:
+    """Write OUT/report.html; a failure is reported in one line and does not fail the finished search."""
+    if args.no_report:
+        return None
+    from ir.errors import CatxError
+
+    from .. import webreport
+    try:
+        w = webreport.write_study_report(out)
+    except CatxError as e:
+        console.print(f"report not written: {e}")
+        return None
+    console.print(f"report: {w.path} ({w.bytes / 1e6:.2f} MB, {w.seconds:.1f} s)")
+    return w.to_dict()
+
+
 def run(args: argparse.Namespace) -> int:
+    import rich
     from rich.console import Console
 
     from .. import report
     from ..engine import run as run_study
+    from ..results import Study
 
-    console = Console()
+    quiet = json_to_stdout(args)
+    if quiet:
+        rich.reconfigure(stderr=True)        # progress bars and tables go to stderr; stdout holds the JSON
+    console = Console(stderr=quiet)
     if args.trials is not None and args.trials < 1:
         from ..errors import StudyError
         raise StudyError(f"--trials must be >= 1, got {args.trials}")
     if args.study == "flagship":
         from ..flagship import run_flagship
-        return run_flagship(out=args.out or "runs/flagship", trials=args.trials, workers=args.workers,
-                            seed=args.seed, resume=args.resume, console=console, kind=args.optimizer,
-                            scheduler=args.scheduler)
+        out = Path(args.out or "runs/flagship")
+        rc = run_flagship(out=out, trials=args.trials, workers=args.workers, seed=args.seed, resume=args.resume,
+                          console=console, kind=args.optimizer, scheduler=args.scheduler)
+        written = _html(out, args, console)
+        if args.json:
+            dirs = sorted(p.parent for p in out.glob("*/study.sqlite"))
+            emit(args, {"studies": [report.summary(Study.load(d)) for d in dirs], "report": written})
+        return rc
     st = run_study(args.study, out=args.out, resume=args.resume, trials=args.trials, workers=args.workers,
                    seed=args.seed, kind=args.optimizer, scheduler=args.scheduler, progress=not args.quiet)
     console.print(report.counts_line(st))
@@ -45,4 +87,7 @@ def run(args: argparse.Namespace) -> int:
     s = report.write(st)
     console.print(f"hypervolume (normalised) {s['hypervolume']:.4f}; results in {st.dir} "
                   f"(study.sqlite, summary.json, {', '.join(p.rsplit('/', 1)[-1] for p in s['plots'])})")
+    written = _html(st.dir, args, console)
+    if args.json:
+        emit(args, {"studies": [report.summary(st)], "report": written})
     return 0
