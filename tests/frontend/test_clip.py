@@ -38,6 +38,15 @@ def test_torch_path_matches_closed_form(b16, tower, expect):
     assert len(g.ops) < 80  # one layer stored, not twelve
 
 
+def test_executed_ops_count_every_repeat(b16):
+    # stored ops: the ops outside the block plus one layer; executed: the block's ops once per layer
+    for g in b16.values():
+        t = ir.totals(g)
+        (block,) = g.blocks
+        assert t.ops == t.stored_ops + (block.repeat - 1) * len(block.ops)
+        assert t.stored_ops == len(g.ops) and block.repeat == 12
+
+
 def test_per_layer_gemm_shapes(b16):
     g = b16["image"]
     block = set(g.blocks[0].ops)
