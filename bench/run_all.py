@@ -52,6 +52,7 @@ BENCHES = (
     Bench("proxy_benchmark_gpu", ("bench/proxy_benchmark.py", "--out", "bench/results/proxy_benchmark_gpu.json"),
           ("bench/results/proxy_benchmark_gpu.json",), 2, needs=("gpu",)),
     Bench("lowering", ("bench/lowering.py",), ("bench/results/lowering.json",), 2),
+    Bench("ir_fusion", ("bench/ir_fusion.py",), ("bench/results/ir_fusion.json",), 3),
     Bench("carbon_batch", ("bench/carbon_batch.py",), ("bench/results/carbon_batch.json",), 0.5),
     Bench("carbon_paper_direction", ("bench/carbon_paper_direction.py",),
           ("bench/results/carbon_paper_direction.json",), 3),
@@ -66,6 +67,9 @@ BENCHES = (
     Bench("search_smac_overhead", ("bench/search_smac_overhead.py", "--trials", "300"),
           ("bench/results/search_smac_overhead.json",), 3),
     Bench("search_parallel", ("bench/search_parallel.py",), ("bench/results/search_parallel.json",), 4),
+    Bench("gpu_measure", ("bench/gpu_measure.py", "--out", "bench/results"),
+          ("bench/results/gpu_h200_measurements.json",), 9, needs=("gpu",)),
+    Bench("gpu_summary", ("bench/gpu_summary.py",), ("bench/results/gpu_h200_summary.md",), 0.1),
     Bench("zigzag_compare", ("bench/zigzag_compare.py", "--arrays", "32x32,128x128", "--dataflows", "os,ws"),
           ("bench/results/zigzag_compare.json", "bench/results/zigzag_compare.txt"), 2, needs=("peer:zigzag",)),
     Bench("scalesim_compare", ("bench/scalesim_compare.py",),
@@ -73,7 +77,8 @@ BENCHES = (
           needs=("peer:scalesim",)),
 )
 # Scripts in bench/ that are not benches themselves: called by a bench, or this tooling.
-HELPERS = ("bench/provenance.py", "bench/run_all.py", "bench/scalesim_run.py", "bench/zigzag_run.py")
+HELPERS = ("bench/provenance.py", "bench/run_all.py", "bench/scalesim_run.py", "bench/zigzag_run.py",
+           "bench/gpu_workloads.py")
 PEER_MODULES = {"peer:scalesim": "scalesim", "peer:zigzag": "zigzag"}
 
 
