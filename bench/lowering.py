@@ -80,7 +80,7 @@ def main() -> None:
         res[tower] = {**counts, "median_s": med, "runs_s": [r["times"] for r in runs],
                       "fresh_process": fresh}
         print(tower, json.dumps(res[tower]["median_s"]), counts, fresh, flush=True)
-    run.save(res, a.out)
+    run.save({"repeats": a.repeats, **res}, a.out)
 
 
 if __name__ == "__main__":
