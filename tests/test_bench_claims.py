@@ -210,3 +210,17 @@ def test_number_matching(token, values, ok):
 def test_numbers_in_prose():
     text = "ViT-B/16 at 41.5 ms (R@1 0.812, P5–P95 0.225–0.302; `--budget 100`) on 1,213 designs, −32 %"
     assert numbers_in(text) == ["41.5", "0.812", "0.225", "0.302", "1,213", "32"]
+
+
+def test_provenance_writes_the_header_the_checks_read(tmp_path):
+    from bench.provenance import Run, load
+
+    path = Run("unit", script="bench/run_all.py").save({"latency_s": 0.0415}, tmp_path / "unit.json")
+    doc = load(path)
+    head = doc["header"]
+    assert doc["result"] == {"latency_s": 0.0415} and head["script"] == "bench/run_all.py"
+    assert head["machine"]["usable_cpus"] >= 1 and head["date_utc"].startswith("20") and head["wall_s"] >= 0
+    assert shown_by("41.5", stored_values(doc))
+    (tmp_path / "bare.json").write_text('{"latency_s": 1}')
+    with pytest.raises(ValueError, match="no header"):
+        load(tmp_path / "bare.json")
