@@ -9,11 +9,11 @@ carbon-optimal design against the latency-optimal one (carbon, latency, die area
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
-from pathlib import Path
+
+from provenance import Run  # bench/provenance.py (bench/ is on sys.path when run as a script)
 
 import frontend
 import search
@@ -26,8 +26,9 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="bench/results/search_hardware_only.json")
+    ap.add_argument("--out", default=None)
     a = ap.parse_args()
+    run = Run("search_hardware_only")
     spec = search.load("hardware-only").with_options(trials=a.trials, workers=a.workers, seed=a.seed)
     t = time.perf_counter()
     graph = frontend.load(spec.model.spec, tower=spec.model.tower)
@@ -52,8 +53,7 @@ def main() -> None:
               f"{x['area_mm2']:.2f} mm2  {x['config']}")
     print(f"carbon-optimal: {100 * d['carbon_saving']:.0f}% less carbon, {d['area_ratio']:.1f}x smaller die, "
           f"{d['latency_ratio']:.1f}x the latency of the latency-optimal design")
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(res, indent=1, default=float))
+    run.save(res, a.out)
 
 
 if __name__ == "__main__":

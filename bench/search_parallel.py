@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from provenance import Run  # bench/provenance.py (bench/ is on sys.path when run as a script)
+
 import search
 
 
@@ -25,7 +27,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=None)
     a = ap.parse_args()
+    run = Run("search_parallel")
     walls = {}
     with tempfile.TemporaryDirectory() as tmp:
         for w in (1, a.workers):
@@ -35,6 +39,8 @@ def main() -> None:
             print(f"workers={w}: {len(st.trials)} trials in {walls[w]:.1f} s "
                   f"(sum of trial times {sum(x.eval_s for x in st.trials):.1f} s)")
     print(f"speed-up with {a.workers} workers: {walls[1] / walls[a.workers]:.2f}x")
+    run.save({"trials": a.trials, "workers": a.workers, "wall_s": {str(w): s for w, s in walls.items()},
+              "speedup": walls[1] / walls[a.workers]}, a.out)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,12 @@ configuration with ``backend.sweep`` + ``carbon_batch``; the true front's hyperv
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from provenance import Run  # bench/provenance.py (bench/ is on sys.path when run as a script)
 
 import backend
 import frontend
@@ -53,8 +53,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--budget", type=int, default=100)
-    ap.add_argument("--out", default="bench/results/search_smac_vs_random.json")
+    ap.add_argument("--out", default=None)
     a = ap.parse_args()
+    run = Run("search_smac_vs_random")
     spec = search.load("hardware-only").with_options(trials=a.budget)
     t = time.perf_counter()
     graph = frontend.load(spec.model.spec, tower=spec.model.tower)
@@ -100,10 +101,10 @@ def main() -> None:
         print(f"  {k:5d} trials: SMAC {s['mean']:.4f} +- {s['std']:.4f}   random {r['mean']:.4f} +- {r['std']:.4f}"
               f"   ratio {s['mean'] / r['mean']:.3f}")
     print(f"SMAC beats random on {wins} of {a.seeds} seeds at {a.budget} trials")
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps({"budget": a.budget, "seeds": a.seeds, "true_hv": true_hv,
-                                       "feasible": int(ok.sum()), "legal": len(configs), "summary": summary,
-                                       "runs": runs, "smac_wins": int(wins)}, indent=1))
+    ratio = {str(k): summary["smac"][str(k)]["mean"] / summary["random"][str(k)]["mean"] for k in checkpoints}
+    run.save({"budget": a.budget, "seeds": a.seeds, "true_hv": true_hv, "feasible": int(ok.sum()),
+              "legal": len(configs), "summary": summary, "smac_over_random": ratio, "runs": runs,
+              "smac_wins": int(wins)}, a.out)
 
 
 if __name__ == "__main__":

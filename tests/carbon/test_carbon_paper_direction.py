@@ -7,10 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-backend = pytest.importorskip("backend")
-frontend = pytest.importorskip("frontend")
-
-from backend.carbon import carbon_batch  # noqa: E402
+import backend
+import frontend
+from backend.carbon import carbon_batch
 
 
 @pytest.mark.slow

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
+import numpy as np
 import pytest
 
-backend = pytest.importorskip("backend")
-frontend = pytest.importorskip("frontend")
-
-import ir  # noqa: E402
-from backend.carbon import carbon, carbon_batch  # noqa: E402
-from search.commands import carbon as carbon_cmd  # noqa: E402
+import backend
+import frontend
+import ir
+from backend.carbon import carbon, carbon_batch
+from search.commands import carbon as carbon_cmd
+from tests.carbon.reference import catx_default_kg
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +41,19 @@ def test_catransformers_code_on_a_real_estimate(gemm_est):
     assert r.breakdown_kg["dram"] == pytest.approx(0.2103, abs=5e-5)
 
 
-def test_batch_agrees_with_scalar_on_real_estimates():
+def test_batch_and_scalar_on_real_estimates_against_the_hand_formula():
     g = frontend.load("gemm:64,512,512")
     ests = [backend.estimate(g, backend.edge_hardware(pe_rows=r, pe_cols=c)) for r, c in ((32, 2), (128, 16),
                                                                                            (256, 64))]
-    arr = lambda f: [f(e) for e in ests]  # noqa: E731
-    b = carbon_batch("catx-default", energy_j=arr(lambda e: e.energy_j), latency_s=arr(lambda e: e.latency_s),
-                        area_mm2=arr(lambda e: e.area_mm2), node_nm=22, dram_kind="lpddr4", dram_gb=1.0,
-                        leakage_energy_j=arr(lambda e: e.energy_by_component_j["leakage"]),
-                        leakage_power_w=arr(lambda e: e.leakage_power_w))
-    for i, e in enumerate(ests):
-        assert b["total_kg"][i] == pytest.approx(carbon(e, "catx-default").total_kg, rel=1e-12)
+    arr = lambda f: np.array([f(e) for e in ests])  # noqa: E731
+    energy, latency, area = arr(lambda e: e.energy_j), arr(lambda e: e.latency_s), arr(lambda e: e.area_mm2)
+    leak_e, leak_w = arr(lambda e: e.energy_by_component_j["leakage"]), arr(lambda e: e.leakage_power_w)
+    assert all(e.hardware.dram.kind.lower() == "lpddr4" and e.hardware.dram.capacity_gb == 1 for e in ests)
+    ref = catx_default_kg(energy, leak_e, leak_w, latency, area)["total"]       # tests/carbon/reference.py
+    b = carbon_batch("catx-default", energy_j=energy, latency_s=latency, area_mm2=area, node_nm=22,
+                     dram_kind="lpddr4", dram_gb=1.0, leakage_energy_j=leak_e, leakage_power_w=leak_w)
+    np.testing.assert_allclose(b["total_kg"], ref, rtol=1e-12)
+    np.testing.assert_allclose([carbon(e, "catx-default").total_kg for e in ests], ref, rtol=1e-12)
 
 
 def _run(argv):

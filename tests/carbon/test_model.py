@@ -9,6 +9,8 @@ import pytest
 
 from backend.carbon import Design, carbon, carbon_batch, scenarios
 from backend.carbon.setup import decarbonisation_factor
+from tests.carbon.reference import INFERENCES, catx_default_kg
+from tests.carbon.test_golden import their_carbon_kg
 
 BASE = dict(lifetime_years=2.0, inferences_per_s=2.0, active_hours_per_day=10.0)
 
@@ -66,11 +68,17 @@ def test_decarbonisation_scales_operational_only(est):
     assert dec.embodied_kg == pytest.approx(flat.embodied_kg, rel=1e-12)
 
 
-def test_breakdown_sums_and_per_inference(est):
+def test_every_part_and_the_total_against_a_hand_computation(est):
+    # tests/carbon/reference.py writes catx-default out from the published constants (no backend code or data)
     r = carbon(est, "catx-default")
-    assert r.total_kg == pytest.approx(sum(r.breakdown_kg.values()), rel=1e-12)
-    assert r.total_per_inference_kg * r.inferences == pytest.approx(r.total_kg, rel=1e-12)
-    assert sum(r.per_inference_kg.values()) == pytest.approx(r.total_per_inference_kg, rel=1e-12)
+    ref = catx_default_kg(est.energy_j, est.leakage_j, est.leakage_power_w, est.latency_s, est.area_mm2)
+    assert r.inferences == INFERENCES == 23_652_000
+    for part, kg in r.breakdown_kg.items():
+        assert kg == pytest.approx(float(ref[part]), rel=1e-12), part
+    assert r.total_kg == pytest.approx(float(ref["total"]), rel=1e-12)
+    assert r.total_kg == pytest.approx(0.58624, abs=5e-6)       # 0.3523 die + 0.0549 DRAM + 0.15 package + ...
+    assert r.total_per_inference_kg == pytest.approx(float(ref["total"]) / 23_652_000, rel=1e-12)
+    assert r.per_inference_kg["die"] == pytest.approx(float(ref["die"]) / 23_652_000, rel=1e-12)
 
 
 def test_break_even_is_where_operational_equals_embodied(est):
@@ -96,7 +104,9 @@ def test_dram_sized_to_weights(est):
     assert r2.design.dram_gb == 2.0
 
 
-def test_batch_matches_scalar(est):
+def test_batch_against_independent_references():
+    # every element of the array form against formulas written out by hand: CATransformers' own (their literal
+    # constants, tests/carbon/test_golden.py) and catx-default's (tests/carbon/reference.py)
     rng = np.random.default_rng(1)
     n = 500
     e = rng.uniform(1e-3, 0.1, n)
@@ -104,12 +114,19 @@ def test_batch_matches_scalar(est):
     area = rng.uniform(1, 300, n)
     leak_p = rng.uniform(0, 0.5, n)
     leak_e = np.minimum(leak_p * lat, e)        # leakage is part of the energy (carbon() refuses more)
-    for name in ("catx-default", "catransformers-code", "paper-california", "france"):
-        b = carbon_batch(name, energy_j=e, latency_s=lat, area_mm2=area, node_nm=22, dram_kind="lpddr4",
-                         dram_gb=1.0, leakage_energy_j=leak_e, leakage_power_w=leak_p)
-        for i in range(0, n, 97):
-            d = Design(e[i], leak_e[i], leak_p[i], lat[i], area[i], 22, "lpddr4", 1.0)
-            assert b["total_kg"][i] == pytest.approx(carbon(d, name).total_kg, rel=1e-12)
+    kw = dict(energy_j=e, latency_s=lat, area_mm2=area, node_nm=22, dram_kind="lpddr4", dram_gb=1.0,
+              leakage_energy_j=leak_e, leakage_power_w=leak_p)
+    theirs = carbon_batch("catransformers-code", **kw)
+    np.testing.assert_allclose(theirs["total_kg"], [their_carbon_kg(x - y, a * 1e6) for x, y, a in
+                                                    zip(e, leak_e, area)], rtol=1e-12)
+    ours = carbon_batch("catx-default", **kw)
+    ref = catx_default_kg(e, leak_e, leak_p, lat, area)
+    for part in ("die", "dram", "package", "operational_dynamic", "leakage", "idle", "total"):
+        np.testing.assert_allclose(ours[f"{part}_kg"], ref[part], rtol=1e-12, err_msg=part)
+    # France differs from catx-default only in the use-phase grid: 56 g/kWh instead of California's 224
+    fr = carbon_batch("france", **kw)
+    np.testing.assert_allclose(fr["operational_kg"], ours["operational_kg"] * 56 / 224, rtol=1e-12)
+    np.testing.assert_allclose(fr["embodied_kg"], ours["embodied_kg"], rtol=1e-12)
 
 
 def test_batch_marks_designs_too_slow_for_the_rate():

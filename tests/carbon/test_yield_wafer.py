@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from backend.carbon import Design, carbon, dies_per_wafer, negative_binomial_yield
+from backend.carbon import CarbonError, Design, carbon, dies_per_wafer, negative_binomial_yield
 
 
 @pytest.mark.parametrize("area_cm2, d0, alpha, expected", [
@@ -75,5 +75,5 @@ def test_wafer_accounting_charges_edge_loss_and_nb_yield(est):
 
 def test_huge_die_does_not_fit_a_wafer():
     d = Design(0.01, 0.0, 0.0, 0.01, 80_000.0, 22, "lpddr4", 1.0)
-    with pytest.raises(Exception, match="does not fit a wafer"):
+    with pytest.raises(CarbonError, match="does not fit a wafer"):
         carbon(d, "catx-default")

@@ -22,6 +22,7 @@ TEXT_B16 = vit_macs(width=512, layers=12, heads=8, mlp=2048, tokens=77)
 def test_closed_forms_match_the_published_scale():
     assert IMAGE_B16 / 1e9 == pytest.approx(17.56, abs=0.01)
     assert TEXT_B16 / 1e9 == pytest.approx(2.98, abs=0.01)
+    assert (IMAGE_B16, TEXT_B16) == (17_563_453_440, 2_979_770_368)   # the README's exact figures
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +33,18 @@ def b16():
 @pytest.mark.parametrize("tower, expect", [("image", IMAGE_B16), ("text", TEXT_B16)])
 def test_torch_path_matches_closed_form(b16, tower, expect):
     g = b16[tower]
-    assert ir.totals(g).macs == pytest.approx(expect, rel=0.005)
+    assert ir.totals(g).macs == expect              # exact: 17,563,453,440 (image) and 2,979,770,368 (text)
     assert [b.repeat for b in g.blocks] == [12]
     assert len(g.ops) < 80  # one layer stored, not twelve
+
+
+def test_executed_ops_count_every_repeat(b16):
+    # stored ops: the ops outside the block plus one layer; executed: the block's ops once per layer
+    for g in b16.values():
+        t = ir.totals(g)
+        (block,) = g.blocks
+        assert t.ops == t.stored_ops + (block.repeat - 1) * len(block.ops)
+        assert t.stored_ops == len(g.ops) and block.repeat == 12
 
 
 def test_per_layer_gemm_shapes(b16):
@@ -68,5 +78,4 @@ def test_onnx_path_equals_torch_path(tmp_path, b16, tower, expect):
     path = tmp_path / f"{tower}.onnx"
     torch.onnx.export(module, inputs, str(path), dynamo=True, external_data=False)
     g = frontend.load(str(path))
-    assert ir.totals(g).macs == ir.totals(b16[tower]).macs
-    assert ir.totals(g).macs == pytest.approx(expect, rel=0.005)
+    assert ir.totals(g).macs == ir.totals(b16[tower]).macs == expect
