@@ -3,7 +3,14 @@
 ``frontend.load(spec)`` is the entry point; heavy libraries (torch, TVM, onnx) are imported on first use.
 """
 
-from .errors import FrontendError, ModelFileError, ModelSpecError, UnboundDimensionError, UnsupportedOpError
+from .errors import (
+    FrontendError,
+    InvalidAttributeError,
+    ModelFileError,
+    ModelSpecError,
+    UnboundDimensionError,
+    UnsupportedOpError,
+)
 from .gemm import gemm_graph
 from .specs import SPEC_FORMS, load
 
@@ -20,5 +27,5 @@ def load_onnx(path, dims=None, shapes=None, name=None, bits: int = 8, fold: bool
     return _load(path, dims=dims, shapes=shapes, name=name, bits=bits, fold=fold)
 
 
-__all__ = ["FrontendError", "ModelFileError", "ModelSpecError", "SPEC_FORMS", "UnboundDimensionError",
-           "UnsupportedOpError", "gemm_graph", "load", "load_module", "load_onnx"]
+__all__ = ["FrontendError", "InvalidAttributeError", "ModelFileError", "ModelSpecError", "SPEC_FORMS",
+           "UnboundDimensionError", "UnsupportedOpError", "gemm_graph", "load", "load_module", "load_onnx"]

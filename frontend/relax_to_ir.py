@@ -1,14 +1,13 @@
 """Relax -> IR conversion: walks a Relax function's bindings and applies the rule registered for each op.
 
-Rules live in ``frontend.rules`` (one table row per Relax op). An op without a row is legalised to TensorIR and
-described from its loop nest by ``frontend.tir_generic``; only an op TVM cannot legalise raises
-``UnsupportedOpError``. Ops whose tensor inputs are all weights or constants are folded away: their result is a
-weight (or constant) too, as a compiler would precompute it.
+Rules live in ``frontend.rules`` (one module per op family, looked up in ``frontend.registry``). An op without a
+rule is legalised to TensorIR and described from its loop nest by ``frontend.tir_generic``; only an op TVM cannot
+legalise raises ``UnsupportedOpError``. Ops whose tensor inputs are all weights or constants are folded away:
+their result is a weight (or constant) too, as a compiler would precompute it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,22 +16,11 @@ from tvm import relax
 
 from ir import Access, CatxError, Graph, Op, OpKind, TensorRole, validate
 
+from . import rules as _rules  # noqa: F401  (importing the families registers every rule)
 from .const_eval import evaluate, record_facts
 from .errors import FrontendError, UnboundDimensionError
-
-# A rule emits the ops computing ``out`` from ``call``; it returns an input's tensor name instead when the op
-# is a no-op, and the output becomes an alias of that input.
-Rule = Callable[["Converter", relax.Call, Any], "str | None"]
-RULES: dict[str, Rule] = {}
-
-
-def rule(*names: str) -> Callable[[Rule], Rule]:
-    """Register ``fn`` as the conversion of the Relax ops ``names`` (e.g. ``"relax.matmul"``)."""
-    def deco(fn: Rule) -> Rule:
-        for n in names:
-            RULES[n] = fn
-        return fn
-    return deco
+from .registry import lookup
+from .tir_generic import convert_generic
 
 
 def static_shape(ty: Any, where: str) -> tuple[int, ...]:
@@ -183,9 +171,8 @@ class Converter:
             out = self.declare_output(var, TensorRole.PARAM if weights else TensorRole.CONST)
             self.fold_value(op_name, call, var, out)
             return out
-        fn = RULES.get(op_name)
+        fn = lookup(op_name)
         if fn is None:
-            from .tir_generic import convert_generic
             return convert_generic(self, var, call, op_name)
         out = self.declare_output(var)
         try:
@@ -233,9 +220,6 @@ def _flatten(v: Any) -> list[Any]:
 
 def relax_to_ir(mod: tvm.IRModule, name: str, bits: int = 8, func: str = "main") -> Graph:
     """Convert ``mod[func]`` into a validated IR graph."""
-    import frontend.rules  # noqa: F401  (fill RULES: the op table,
-    import frontend.tir_generic  # noqa: F401  and the call_tir rule of already-legalised modules)
-
     if func not in [gv.name_hint for gv in mod.get_global_vars()]:
         raise FrontendError(f"Relax module has no function {func!r}")
     f = mod[func]

@@ -7,7 +7,7 @@ regions. Affine accesses keep exact index expressions; others (a reshape's ``flo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tvm
 from tvm import relax
@@ -15,7 +15,9 @@ from tvm import relax
 from ir import OpKind, TensorRole
 
 from .errors import UnsupportedOpError
-from .relax_to_ir import Converter, rule
+
+if TYPE_CHECKING:
+    from .relax_to_ir import Converter
 
 
 def _legalized_bindings(cv: Converter) -> dict[str, Any]:
@@ -69,8 +71,8 @@ def _ensure_args(cv: Converter, call: relax.Call, leg: dict[str, Any]) -> None:
             cv.convert_binding(leg[a.name])
 
 
-@rule("relax.call_tir")
 def call_tir(cv: Converter, call: relax.Call, out: Any) -> Any:
+    """The rule of ``relax.call_tir`` (registered in ``frontend.rules.tensorir``)."""
     return _call_tir(cv, call, out)
 
 
