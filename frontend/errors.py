@@ -25,3 +25,7 @@ class UnboundDimensionError(FrontendError):
 
 class InvalidAttributeError(FrontendError):
     """An operator attribute is outside its allowed range (a Conv dilation of 0, ...); names node and attribute."""
+
+
+class BindingError(FrontendError):
+    """A ``--dim``/``--shape`` binding names no input or dimension of the model, or an invalid size; lists them."""

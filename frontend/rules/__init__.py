@@ -4,4 +4,4 @@ Adding support for an op is adding one ``register(...)`` line to the module of i
 imported here). An op with no rule is legalised by TVM to TensorIR and described from its loop nest.
 """
 
-from . import contraction, elementwise, movement, reduction, tensorir  # noqa: F401
+from . import contraction, elementwise, experts, movement, reduction, tensorir  # noqa: F401

@@ -34,6 +34,12 @@ def no_op(cv: Converter, call: Any, out: str) -> str:
     return x[0] if isinstance(x, tuple) else x
 
 
+def arange(cv: Converter, call: Any, out: str) -> None:
+    """``start, start + step, ...``: one vector operation per element, no tensor input."""
+    dims = out_dims(cv.shape(out))
+    cv.emit(OpKind.ELEMENTWISE, "arange", dims, [], (out, tuple(dims)))
+
+
 def fill_like(cv: Converter, call: Any, out: str) -> None:
     """A constant tensor shaped like an activation: its value does not depend on the input."""
     cv.graph.tensors[out].role = TensorRole.CONST
@@ -95,6 +101,9 @@ register("relax.astype", no_op)
 register("relax.nn.dropout", no_op)
 register("relax.wrap_param", no_op)
 register("relax.stop_gradient", no_op)
+register("relax.arange", arange)
+register("relax.tril", elementwise)
+register("relax.triu", elementwise)
 register("relax.full_like", fill_like)
 register("relax.zeros_like", fill_like)
 register("relax.ones_like", fill_like)

@@ -134,6 +134,19 @@ def gather(cv: Converter, call: Any, out: str) -> None:
     cv.emit(OpKind.GATHER, fn, dims, [(x, x_ix), (idx, idx_ix)], (out, tuple(dims)))
 
 
+def index_put(cv: Converter, call: Any, out: str) -> None:
+    """``out = data; out[idx] = values`` (``+=`` with accumulate): one write per value element, at positions
+    chosen by the index tensors (an add each when accumulating, a vector op; else data movement)."""
+    data, idx, values = cv.arg(call, 0), cv.arg(call, 1), cv.arg(call, 2)
+    idx = list(idx) if isinstance(idx, tuple) else [idx]
+    dims = out_dims(cv.shape(values))
+    at = tuple(f"@scatter({','.join(dims)})" for _ in cv.shape(out))
+    ins = [(values, tuple(dims)), *((t, broadcast_index(cv.shape(t), dims)) for t in idx), (data, at)]
+    accumulate = bool(attr(call, "accumulate", False))
+    cv.emit(OpKind.ELEMENTWISE if accumulate else OpKind.GATHER, "index_add" if accumulate else "index_put", dims,
+            ins, (out, at))
+
+
 def pad(cv: Converter, call: Any, out: str) -> None:
     x = cv.arg(call, 0)
     widths = ints(attr(call, "pad_width")) or []
@@ -158,4 +171,5 @@ register("relax.take", take)
 register("relax.index_tensor", index_tensor)
 register("relax.gather_nd", gather)
 register("relax.gather_elements", gather)
+register("relax.index_put", index_put)
 register("relax.nn.pad", pad)

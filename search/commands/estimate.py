@@ -74,11 +74,12 @@ def run(args: argparse.Namespace) -> int:
     console.print("  energy: " + ", ".join(f"{k} {v / est.energy_j:.1%}" for k, v in e.items() if est.energy_j))
     console.print(f"  MACs {est.macs / 1e9:.3f} G; {len(est.ops)} ops mapped in {dt * 1e3:.1f} ms")
     table = Table(title=f"costliest {args.top} ops (latency x repeat)")
-    for col in ("op", "kind", "x", "ms each", "ms total", "uJ each", "schedule"):
+    for col in ("op", "source", "kind", "x", "ms each", "ms total", "uJ each", "schedule"):
         table.add_column(col, justify="right" if col in ("x", "ms each", "ms total", "uJ each") else "left")
+    source = {o.name: o.source for o in g.ops}
     for r in est.costliest(args.top):
-        table.add_row(r.name, r.kind, str(r.repeat), f"{r.latency_s * 1e3:.4f}", f"{r.latency_s * r.repeat * 1e3:.3f}",
-                      f"{r.energy_j * 1e6:.2f}", summary(r.schedule))
+        table.add_row(r.name, source.get(r.name, ""), r.kind, str(r.repeat), f"{r.latency_s * 1e3:.4f}",
+                      f"{r.latency_s * r.repeat * 1e3:.3f}", f"{r.energy_j * 1e6:.2f}", summary(r.schedule))
     console.print(table)
     if args.json:
         Path(args.json).write_text(est.to_json())
