@@ -11,6 +11,7 @@ and ``keep_weight_compute=True`` keeps compute on weights as ops instead. Each o
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -71,6 +72,7 @@ class Converter:
         self.module: tvm.IRModule | None = None
         self._const_values: dict[str, np.ndarray] = {}  # constant tensor -> its value (a take's index, ...)
         self._constants: set[str] = set()   # tensors declared for Relax constants (kept: the env refers to them)
+        self._weight_by_value: dict[tuple, str] = {}  # an embedded weight's values -> the first tensor holding them
 
     # --- tensors -------------------------------------------------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -123,7 +125,11 @@ class Converter:
             self._constants.add(name)
             data = getattr(expr, "value", None)
             if hasattr(data, "numpy"):
-                self._const_values[name] = data.numpy()
+                array = data.numpy()
+                if array.size <= 4096:  # small constants: a take's index, a slice bound
+                    self._const_values[name] = array
+                if weight:
+                    self._tie(name, array)
             return name
         if isinstance(expr, relax.Tuple):
             return tuple(self.value(f) for f in expr.fields)
@@ -136,6 +142,20 @@ class Converter:
         if isinstance(expr, tvm.ir.StringImm):
             return expr.value
         raise FrontendError(f"node {self.node!r}: cannot read an argument of type {type(expr).__name__}")
+
+    def _tie(self, name: str, array: np.ndarray) -> None:
+        """An embedded weight whose values equal an earlier one's, or its transpose, is that weight again: ONNX
+        files hold tied weights (an LM head sharing the embedding) as copies. Constant-valued arrays (a fresh
+        norm's ones) are left alone; they can be equal by chance."""
+        if array.ndim < 2 or array.size < 2 or array.min() == array.max():
+            return
+        forms = [array] + ([array.T] if array.ndim == 2 else [])
+        keys = [(f.shape, str(f.dtype), hashlib.sha1(np.ascontiguousarray(f).tobytes()).hexdigest()) for f in forms]
+        first = next((self._weight_by_value[k] for k in keys if k in self._weight_by_value), None)
+        if first is not None:
+            self.graph.tensors[name].origin = self.graph.tensors[first].origin or (first,)
+        else:
+            self._weight_by_value[keys[0]] = name
 
     def const_value(self, tensor: str) -> np.ndarray | None:
         return self._const_values.get(tensor)

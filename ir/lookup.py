@@ -83,5 +83,5 @@ def find_op(graph: Graph, query: str) -> Op:
     hint = ""
     if "." in query and prefix in ("image", "text") and prefix not in _parts(graph):
         hint = f"; {prefix!r} names a tower this graph does not hold (use --tower {prefix} or --tower both)"
-    raise OpLookupError(f"no op matches {query!r} in {graph.name}"
+    raise OpLookupError(f"no op named {query!r} in {graph.name}, nor one whose source or name contains it"
                         f"{'; closest: ' + ', '.join(close) if close else ''}{hint}")

@@ -184,6 +184,16 @@ def test_params_equal_torch_count(arch):
     assert ir.totals(frontend.load_module(module, inputs)).param_count == params(module)
 
 
+def test_clip_tower_params_equal_torch_count_without_buffers():
+    """The text tower's causal mask is a buffer, not a weight; logit_scale is not used by the text tower."""
+    text, tokens = zoo.clip_text()
+    clip = text.m
+    expect = sum(p.numel() for n, p in clip.named_parameters() if not n.startswith(("visual.", "logit_")))
+    assert ir.totals(frontend.load_module(text, tokens)).param_count == expect
+    image, pixels = zoo.clip_image()
+    assert ir.totals(frontend.load_module(image, pixels)).param_count == params(image)
+
+
 def test_shared_layers_count_once_and_tied_head_once():
     module = SharedLayers(4)
     g = frontend.load_module(module, (torch.randn(1, 8, 16),))
@@ -274,3 +284,18 @@ def test_tvm_failures_are_one_typed_line_naming_the_node(tmp_path):
 
     with pytest.raises(UnsupportedOpError, match=r"node '_fft_r2c' \(_fft_r2c.default\) has no TVM conversion"):
         frontend.load_module(FFT(), (torch.randn(2, 8),))
+
+
+@pytest.mark.slow
+def test_onnx_tied_head_counts_once(tmp_path):
+    """The ONNX exporter writes GPT-2's tied head as a transposed copy of the embedding: counted once. The file
+    lacks only the norms' untouched weights (all ones or zeros), which the exporter folds away."""
+    import onnx
+
+    module, ids = zoo.gpt2()
+    path = tmp_path / "gpt2.onnx"
+    torch.onnx.export(module, ids, str(path), dynamo=True, external_data=False)
+    names = {i.name for i in onnx.load(str(path)).graph.initializer}
+    dropped = sum(p.numel() for n, p in module.named_parameters() if n not in names and p.min() == p.max())
+    assert 0 < dropped < 2048
+    assert ir.totals(frontend.load(str(path))).param_count == params(module) - dropped

@@ -33,6 +33,8 @@ def test_vit_b16_ffn_up_projection_is_named_after_its_module():
     assert [o.source for o in g.ops if o.kind == ir.OpKind.CONV] == ["visual.conv1"]
     assert ir.find_op(g, "visual.transformer.resblocks.3.mlp.c_fc") is up
     assert ir.totals(g).macs == 17_563_453_440
+    from frontend.openclip import create_model
+    assert ir.totals(g).param_count == sum(p.numel() for p in create_model("ViT-B-16").visual.parameters())
 
 
 def _tiny_onnx(path, namespaced: bool):

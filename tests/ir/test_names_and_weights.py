@@ -160,7 +160,8 @@ def test_find_op_lists_every_candidate_when_several_match():
 def test_find_op_suggests_close_names():
     one = stack(3, shared=False)
     one.meta["tower"] = "image"
-    with pytest.raises(ir.OpLookupError, match=r"no op matches 'dwn2' in stack; closest: down2") as e:
+    with pytest.raises(ir.OpLookupError, match=r"no op named 'dwn2' in stack, nor one whose source or name "
+                                               r"contains it; closest: down2") as e:
         ir.find_op(one, "dwn2")
     assert "\n" not in str(e.value)
     with pytest.raises(ir.OpLookupError, match=r"'text' names a tower this graph does not hold"):
