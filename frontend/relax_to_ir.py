@@ -126,8 +126,7 @@ class Converter:
             data = getattr(expr, "value", None)
             if hasattr(data, "numpy"):
                 array = data.numpy()
-                if array.size <= 4096:  # small constants: a take's index, a slice bound
-                    self._const_values[name] = array
+                self._const_values[name] = array
                 if weight:
                     self._tie(name, array)
             return name
