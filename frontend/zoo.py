@@ -313,4 +313,5 @@ def clip_image(**kw) -> tuple[nn.Module, tuple]:
 
 
 ARCHITECTURES = {"bert": bert, "gpt2": gpt2, "vit": vit, "llama": llama, "whisper": whisper,
-                 "clip_text": clip_text, "clip_image": clip_image, "mixtral": mixtral}
+                 "clip_text": clip_text, "clip_image": clip_image}   # dense: torch and ONNX paths
+MIXTURE_OF_EXPERTS = {"mixtral": mixtral}                            # torch path only (no ONNX export)

@@ -25,10 +25,10 @@ CLOSED_FORM = {
     "mixtral": 2 * (layer_macs(32, 128, 0, kv=64) + 32 * 128 * 4 + 3 * 32 * 2 * 128 * 256) + 32 * 128 * 1000,
 }
 # torch.onnx cannot export torch's grouped matmul (aten._grouped_mm has no ONNX function): MoE is torch-path only
-DENSE = sorted(set(zoo.ARCHITECTURES) - {"mixtral"})
+ALL = {**zoo.ARCHITECTURES, **zoo.MIXTURE_OF_EXPERTS}
 
 
-@pytest.mark.parametrize("arch", sorted(zoo.ARCHITECTURES))
+@pytest.mark.parametrize("arch", sorted(ALL))
 def test_torch_path_matches_closed_form(arch):
     g = frontend.load(f"frontend.zoo:{arch}")
     assert ir.totals(g).macs == CLOSED_FORM[arch]
@@ -36,7 +36,7 @@ def test_torch_path_matches_closed_form(arch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("arch", DENSE)
+@pytest.mark.parametrize("arch", sorted(zoo.ARCHITECTURES))
 def test_onnx_path_equals_torch_path(tmp_path, arch):
     import torch
 
