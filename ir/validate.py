@@ -81,7 +81,9 @@ def validate(graph: Graph) -> Graph:
         missing = [n for n in b.ops if n not in names]
         if missing:
             raise IRValidationError(f"block {b.name!r}: ops {missing} are not in the graph")
-        unknown = [n for k, v in b.weights.items() for n in (k, *v) if n not in graph.tensors]
+        # an entry whose weight a pass removed (with the ops reading it) is stale and harmless; a live entry's
+        # counterparts are what the parameter count reads
+        unknown = [n for k, v in b.weights.items() if k in graph.tensors for n in v if n not in graph.tensors]
         if unknown:
             raise IRValidationError(f"block {b.name!r}: weights {unknown} are not declared tensors")
     return graph

@@ -167,3 +167,13 @@ def test_find_op_suggests_close_names():
     with pytest.raises(ir.OpLookupError, match=r"'text' names a tower this graph does not hold"):
         ir.find_op(one, "text.up1")
     assert ir.closest_ops(one, "encoder.layer.1.upp")[0] == "up1"
+
+
+def test_block_weights_must_name_declared_tensors_while_their_weight_lives():
+    folded = ir.fold_repeats(stack(3, shared=False))
+    block = folded.blocks[0]
+    block.weights["gone"] = ("also_gone",)  # a pass removed the weight and the ops reading it: a stale entry
+    ir.validate(folded)
+    block.weights["w1_0"] = ("w1_1", "nope")
+    with pytest.raises(ir.IRValidationError, match=r"block 'block0': weights \['nope'\] are not declared tensors"):
+        ir.validate(folded)
