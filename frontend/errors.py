@@ -21,3 +21,11 @@ class UnsupportedOpError(FrontendError):
 
 class UnboundDimensionError(FrontendError):
     """A model input has a dynamic dimension the user did not bind; names the input and the binding option."""
+
+
+class InvalidAttributeError(FrontendError):
+    """An operator attribute is outside its allowed range (a Conv dilation of 0, ...); names node and attribute."""
+
+
+class BindingError(FrontendError):
+    """A ``--dim``/``--shape`` binding names no input or dimension of the model, or an invalid size; lists them."""

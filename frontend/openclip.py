@@ -7,6 +7,9 @@ from typing import Any
 from .errors import ModelSpecError
 
 TOWERS = ("image", "text", "both")
+# module paths as in the whole CLIP model: the image tower is ``model.visual``; the text tower's wrapper holds the
+# model as ``m`` (``frontend.sources.rerooted``)
+SOURCE_ROOTS = {"image": ("", "visual"), "text": ("m", "")}
 
 
 def create_model(arch: str) -> Any:

@@ -7,7 +7,7 @@ regions. Affine accesses keep exact index expressions; others (a reshape's ``flo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tvm
 from tvm import relax
@@ -15,7 +15,10 @@ from tvm import relax
 from ir import OpKind, TensorRole
 
 from .errors import UnsupportedOpError
-from .relax_to_ir import Converter, rule
+from .sources import one_line
+
+if TYPE_CHECKING:
+    from .relax_to_ir import Converter
 
 
 def _legalized_bindings(cv: Converter) -> dict[str, Any]:
@@ -23,7 +26,8 @@ def _legalized_bindings(cv: Converter) -> dict[str, Any]:
         try:
             mod = relax.transform.LegalizeOps()(cv.module)
         except Exception as e:  # TVM raises its own error types from C++
-            raise UnsupportedOpError(f"TVM could not legalise the model to TensorIR: {e}") from None
+            raise UnsupportedOpError(f"node {cv.node!r}: TVM could not legalise the model to TensorIR to describe "
+                                     f"it: {one_line(e)}") from None
         cv.legalized = {"__module__": mod}
         for block in mod["main"].body.blocks:
             for b in block.bindings:
@@ -31,8 +35,8 @@ def _legalized_bindings(cv: Converter) -> dict[str, Any]:
     return cv.legalized
 
 
-def convert_generic(cv: Converter, var: Any, call: relax.Call, op_name: str) -> Any:
-    """Convert the binding ``var = call`` through its TensorIR legalisation."""
+def convert_generic(cv: Converter, var: Any, call: relax.Call, op_name: str, out: Any) -> Any:
+    """Convert the binding ``var = call`` into ``out`` through its TensorIR legalisation."""
     leg = _legalized_bindings(cv)
     b = leg.get(var.name)
     val = getattr(b, "value", None)
@@ -40,7 +44,6 @@ def convert_generic(cv: Converter, var: Any, call: relax.Call, op_name: str) -> 
         raise UnsupportedOpError(f"node {var.name!r}: op {op_name!r} has no CATX rule and TVM has no TensorIR "
                                  "legalisation for it, so its loop nest cannot be analysed")
     _ensure_args(cv, val, leg)
-    out = cv.declare_output(var)
     saved, cv.module = cv.module, leg["__module__"]
     try:
         return _call_tir(cv, val, out) or out
@@ -69,8 +72,8 @@ def _ensure_args(cv: Converter, call: relax.Call, leg: dict[str, Any]) -> None:
             cv.convert_binding(leg[a.name])
 
 
-@rule("relax.call_tir")
 def call_tir(cv: Converter, call: relax.Call, out: Any) -> Any:
+    """The rule of ``relax.call_tir`` (registered in ``frontend.rules.tensorir``)."""
     return _call_tir(cv, call, out)
 
 

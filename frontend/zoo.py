@@ -1,5 +1,8 @@
 """Small transformer architectures built in torch from config (no downloads), for lowering and ONNX tests.
 
+``mixtral`` is a mixture-of-experts decoder (router softmax, top-k, ``histc`` token counts and grouped expert
+matmuls, as HuggingFace's grouped-GEMM Mixtral computes it).
+
 Each ``make_*`` returns ``(module, example_inputs)``, so any of them is a model spec: ``module:frontend.zoo:bert``.
 Sizes are small by default; every knob is a keyword argument.
 """
@@ -185,6 +188,80 @@ class WhisperEncoder(nn.Module):
         return self.ln(x)
 
 
+class Experts(nn.Module):
+    """``experts`` SiLU-gated FFNs with stacked weights, run as grouped matmuls over tokens sorted by expert."""
+
+    def __init__(self, width: int, ffn: int, experts: int):
+        super().__init__()
+        self.gate_proj = nn.Parameter(torch.randn(experts, width, ffn) * width ** -0.5)
+        self.up_proj = nn.Parameter(torch.randn(experts, width, ffn) * width ** -0.5)
+        self.down_proj = nn.Parameter(torch.randn(experts, ffn, width) * ffn ** -0.5)
+
+    @staticmethod
+    def _grouped(x: torch.Tensor, w: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        # torch's grouped matmul wants bfloat16 operands; the result is cast back
+        return torch._grouped_mm(x.bfloat16(), w.bfloat16(), offs=offsets).to(x.dtype)
+
+    def forward(self, x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        h = F.silu(self._grouped(x, self.gate_proj, offsets)) * self._grouped(x, self.up_proj, offsets)
+        return self._grouped(h, self.down_proj, offsets)
+
+
+class MoE(nn.Module):
+    """Mixtral's sparse MoE block: a router picks ``top_k`` of ``experts`` FFNs per token, weights renormalised."""
+
+    def __init__(self, width: int, ffn: int, experts: int = 4, top_k: int = 2):
+        super().__init__()
+        self.router = nn.Linear(width, experts, bias=False)
+        self.experts = Experts(width, ffn, experts)
+        self.num_experts, self.top_k = experts, top_k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, w = x.shape
+        h = x.reshape(-1, w)
+        probs = F.softmax(self.router(h), dim=-1)
+        weights, chosen = torch.topk(probs, self.top_k, dim=-1)
+        weights = weights / weights.sum(-1, keepdim=True)
+        flat = chosen.reshape(-1)
+        order = torch.argsort(flat)                      # token copies grouped by expert
+        counts = torch.histc(flat.float(), bins=self.num_experts, min=0, max=self.num_experts - 1)
+        offsets = torch.cumsum(counts, 0).to(torch.int32)
+        token = order // self.top_k
+        y = self.experts(h[token], offsets) * weights.reshape(-1)[order].unsqueeze(-1)
+        return torch.zeros_like(h).index_add(0, token, y).view(b, t, w)
+
+
+class MixtralBlock(nn.Module):
+    """A Mixtral decoder layer: RMSNorm, causal grouped-query attention with rotary embedding, RMSNorm, MoE."""
+
+    def __init__(self, width: int, heads: int, kv_heads: int, ffn: int, experts: int, top_k: int, max_len: int):
+        super().__init__()
+        self.n1, self.n2 = RMSNorm(width), RMSNorm(width)
+        self.attn = Attention(width, heads, kv_heads=kv_heads, causal=True, rotary=True, max_len=max_len, bias=False)
+        self.moe = MoE(width, ffn, experts, top_k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.n1(x))
+        return x + self.moe(self.n2(x))
+
+
+class Mixtral(nn.Module):
+    def __init__(self, vocab: int = 1000, width: int = 128, heads: int = 4, kv_heads: int = 2, ffn: int = 256,
+                 experts: int = 4, top_k: int = 2, layers: int = 2, max_len: int = 128):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, width)
+        self.blocks = nn.ModuleList(MixtralBlock(width, heads, kv_heads, ffn, experts, top_k, max_len)
+                                    for _ in range(layers))
+        self.norm = RMSNorm(width)
+        self.head = nn.Linear(width, vocab, bias=False)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.tok(ids)
+        for blk in self.blocks:
+            x = blk(x)
+        return self.head(self.norm(x))
+
+
 def bert(seq: int = 32, **kw) -> tuple[nn.Module, tuple]:
     m = Bert(**kw).eval()
     mask = torch.ones(1, seq, dtype=torch.long)
@@ -206,6 +283,10 @@ def llama(seq: int = 32, **kw) -> tuple[nn.Module, tuple]:
 
 def whisper(frames: int = 200, **kw) -> tuple[nn.Module, tuple]:
     return WhisperEncoder(frames=frames, **kw).eval(), (torch.randn(1, 80, frames),)
+
+
+def mixtral(seq: int = 32, **kw) -> tuple[nn.Module, tuple]:
+    return Mixtral(**kw).eval(), (torch.randint(0, 1000, (1, seq)),)
 
 
 def clip_text(**kw) -> tuple[nn.Module, tuple]:
@@ -232,4 +313,5 @@ def clip_image(**kw) -> tuple[nn.Module, tuple]:
 
 
 ARCHITECTURES = {"bert": bert, "gpt2": gpt2, "vit": vit, "llama": llama, "whisper": whisper,
-                 "clip_text": clip_text, "clip_image": clip_image}
+                 "clip_text": clip_text, "clip_image": clip_image}   # dense: torch and ONNX paths
+MIXTURE_OF_EXPERTS = {"mixtral": mixtral}                            # torch path only (no ONNX export)

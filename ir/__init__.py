@@ -14,9 +14,10 @@ from .analysis import (
 from .artefacts import drop_mask_artefacts
 from .attention import fuse_attention, unfused_graph
 from .epilogues import fuse_epilogues
-from .errors import CatxError, InputFileError, IRError, IRFormatError, IRValidationError
+from .errors import CatxError, InputFileError, IRError, IRFormatError, IRValidationError, OpLookupError
 from .fusion import fuse
 from .graph import Access, Block, Graph, Op, OpKind, Tensor, TensorRole
+from .lookup import closest_ops, find_op, find_ops
 from .merge import merge
 from .printer import dump, op_rows
 from .repeats import expand_count, fold_repeats, signature
@@ -25,8 +26,9 @@ from .validate import validate
 
 __all__ = [
     "Access", "Block", "CatxError", "Graph", "GraphTotals", "IRError", "IRFormatError", "IRValidationError",
-    "InputFileError", "Op", "OpKind", "Tensor", "TensorRole", "arithmetic_intensity", "attention_parts",
-    "drop_mask_artefacts", "dump", "expand_count", "facts", "fold_repeats", "from_dict", "from_json", "fuse",
-    "fuse_attention", "fuse_epilogues", "is_contraction", "load", "macs", "merge", "op_rows", "operand_bytes", "save",
-    "signature", "to_dict", "to_json", "totals", "unfused_graph", "validate", "vector_ops",
+    "InputFileError", "Op", "OpKind", "OpLookupError", "Tensor", "TensorRole", "arithmetic_intensity",
+    "attention_parts", "closest_ops", "drop_mask_artefacts", "dump", "expand_count", "facts", "find_op", "find_ops",
+    "fold_repeats", "from_dict", "from_json", "fuse", "fuse_attention", "fuse_epilogues", "is_contraction", "load",
+    "macs", "merge", "op_rows", "operand_bytes", "save", "signature", "to_dict", "to_json", "totals",
+    "unfused_graph", "validate", "vector_ops",
 ]

@@ -69,16 +69,47 @@ class GraphTotals:
     macs: int
     vector_ops: int
     moved_elements: int
-    param_count: int
+    param_count: int         # distinct weights: shared and tied ones once, precomputed ones at their origin
     param_bytes: float
     activation_bytes: float  # bytes written by all executed ops
+
+
+def weight_copies(graph: Graph) -> dict[str, int]:
+    """How many weights of its size each original weight stands for: 1 for each distinct weight read anywhere
+    (a tied embedding and head, a shared layer: once), more only for a block's copies beyond those recorded.
+
+    A weight precomputed from others (``Tensor.origin``: a transposed or projected weight) counts as its
+    origins; a weight a repeated block reads counts with the weights its other copies read (``Block.weights``)."""
+    block_of = {n: b for b in graph.blocks for n in b.ops}
+    copies: dict[str, int] = {}
+    extra: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
+
+    def roots(name: str) -> tuple[str, ...]:
+        return graph.tensors[name].origin or (name,)
+
+    for op in graph.ops:
+        b = block_of.get(op.name)
+        for a in op.inputs:
+            t = a.tensor
+            if graph.tensors[t].role != TensorRole.PARAM:
+                continue
+            names = (t, *b.weights[t]) if b is not None and t in b.weights else (t,)
+            for n in names:
+                for r in roots(n):
+                    copies[r] = 1
+            shared = len(names) > 1 and len(set(names)) == 1
+            if b is not None and not shared and b.repeat > len(names):
+                extra[(b.name, t)] = (b.repeat - len(names), roots(t))
+    for k, rs in extra.values():
+        for r in rs:
+            copies[r] += k
+    return copies
 
 
 def totals(graph: Graph) -> GraphTotals:
     mult = graph.multiplicity()
     n = m = v = mv = 0
     act = 0.0
-    param_mult: dict[str, int] = {}
     for op in graph.ops:
         k = mult[op.name]
         n += k
@@ -86,9 +117,7 @@ def totals(graph: Graph) -> GraphTotals:
         v += k * vector_ops(op)
         mv += k * moved_elements(op, graph)
         act += k * graph.tensors[op.output.tensor].nbytes
-        for a in op.inputs:
-            if graph.tensors[a.tensor].role == TensorRole.PARAM:
-                param_mult[a.tensor] = max(param_mult.get(a.tensor, 0), k)
-    pc = sum(graph.tensors[t].numel * k for t, k in param_mult.items())
-    pb = sum(graph.tensors[t].nbytes * k for t, k in param_mult.items())
+    copies = weight_copies(graph)
+    pc = sum(graph.tensors[t].numel * k for t, k in copies.items())
+    pb = sum(graph.tensors[t].nbytes * k for t, k in copies.items())
     return GraphTotals(n, len(graph.ops), m, v, mv, pc, pb, act)

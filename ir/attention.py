@@ -347,7 +347,8 @@ def _fuse_one(ed: Editor, m: _Match) -> Op | None:
         inputs.append(Access(t, tuple(a.expr(axis, names) for axis in lay)))
     output = Access(b.out[0], tuple(a.expr(axis, names) for axis in b.out[1]))
     fused = Op(ed.fresh_name("attention"), OpKind.ATTENTION, dims, inputs, output, reduce=("kv", "d"),
-               fn="attention", bits=m.qk.bits, provenance=tuple(p for o in region for p in o.provenance))
+               fn="attention", bits=m.qk.bits, provenance=tuple(p for o in region for p in o.provenance),
+               source=m.qk.source)
     fused.attrs = {
         "causal": causal, "kv_groups": dims.get("g", 1), "scale": _scale(ed, m, b),
         "roles": {"batch": [n for n in dims if n.startswith("b")], "group": "g" if group else None,

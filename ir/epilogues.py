@@ -111,7 +111,7 @@ def _fuse_one(ed: Editor, c: Op, run: list[Op], layouts: dict[str, Layout], side
     inputs = [Access(a.tensor, tuple(substitute(atoms, e) for e in a.index)) for a in inputs]
     return Op(c.name, c.kind, dims, inputs, output, reduce=c.reduce, fn=c.fn, bits=c.bits,
               provenance=(*c.provenance, *(p for o in run for p in o.provenance)),
-              attrs={**c.attrs, "epilogue": entries})
+              attrs={**c.attrs, "epilogue": entries}, source=c.source)
 
 
 def fuse_epilogues(graph: Graph) -> Graph:

@@ -42,3 +42,7 @@ class IRValidationError(IRError):
 
 class IRFormatError(IRError):
     """A serialised IR document cannot be read (wrong format, version or field)."""
+
+
+class OpLookupError(IRError):
+    """A name given for an op matches none of the graph's ops, or several; lists the closest or all candidates."""

@@ -62,6 +62,7 @@ class Tensor:
     shape: tuple[int, ...]
     bits: int = 8
     role: TensorRole = TensorRole.ACTIVATION
+    origin: tuple[str, ...] = ()          # a weight precomputed from other weights: the weights it derives from
 
     @property
     def numel(self) -> int:
@@ -93,8 +94,10 @@ class Op:
     reduce: tuple[str, ...] = ()          # dims summed over; for softmax and norms, the dims normalised over
     fn: str = ""                          # the scalar function: add, mul, exp, gelu, layer_norm, ...
     bits: int = 8                         # element bit-width of the computation
-    provenance: tuple[str, ...] = ()      # source node names (Relax vars, torch module paths)
+    provenance: tuple[str, ...] = ()      # the nodes it was converted from (Relax binding, torch/ONNX node)
     attrs: dict[str, Any] = field(default_factory=dict)
+    source: str = ""                      # its place in the model: a module path, ONNX namespace or node name;
+                                          # in a repeated block, ``*`` marks what differs between the copies
 
     @property
     def iterations(self) -> int:
@@ -114,11 +117,16 @@ class Op:
 
 @dataclass
 class Block:
-    """Ops that stand for ``repeat`` identical consecutive copies (e.g. one transformer layer of twelve)."""
+    """Ops that stand for ``repeat`` identical consecutive copies (e.g. one transformer layer of twelve).
+
+    ``weights`` maps each weight the stored ops read to the weights the other copies read in its place (copy 1,
+    2, ...): the same name throughout for a shared layer (ALBERT), distinct names for per-layer weights. A weight
+    with no entry, or copies beyond those listed, stand for a weight of their own per copy."""
 
     name: str
     ops: tuple[str, ...]
     repeat: int
+    weights: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass

@@ -15,13 +15,14 @@ def merge(name: str, parts: dict[str, Graph]) -> Graph:
         def rn(n: str) -> str:
             return f"{key}.{n}"
         for t in g.tensors.values():
-            out.tensors[rn(t.name)] = replace(t, name=rn(t.name))
+            out.tensors[rn(t.name)] = replace(t, name=rn(t.name), origin=tuple(rn(n) for n in t.origin))
         for o in g.ops:
             out.ops.append(replace(o, name=rn(o.name), inputs=[Access(rn(a.tensor), a.index) for a in o.inputs],
                                    output=Access(rn(o.output.tensor), o.output.index)))
         out.inputs += [rn(n) for n in g.inputs]
         out.outputs += [rn(n) for n in g.outputs]
-        out.blocks += [Block(rn(b.name), tuple(rn(n) for n in b.ops), b.repeat) for b in g.blocks]
+        out.blocks += [Block(rn(b.name), tuple(rn(n) for n in b.ops), b.repeat,
+                             {rn(k): tuple(rn(n) for n in v) for k, v in b.weights.items()}) for b in g.blocks]
         for k, v in g.meta.items():
             if k == facts.KEY:  # facts are keyed by tensor name: rename them with the tensors
                 out.meta.setdefault(k, {}).update({rn(t): f for t, f in v.items()})

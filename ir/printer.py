@@ -14,10 +14,10 @@ def _si(x: float) -> str:
 
 
 def op_rows(graph: Graph) -> list[dict]:
-    """Per-op rows for tables: name, kind, fn, dims, einsum, macs, vector ops, bytes, repeat."""
+    """Per-op rows for tables: name, source, kind, fn, dims, einsum, macs, vector ops, bytes, repeat."""
     rows = []
     for op, k in graph.weighted_ops():
-        rows.append({"name": op.name, "kind": op.kind.value, "fn": op.fn,
+        rows.append({"name": op.name, "source": op.source, "kind": op.kind.value, "fn": op.fn,
                      "dims": "x".join(str(s) for s in op.dims.values()), "einsum": op.einsum,
                      "macs": macs(op), "vector_ops": vector_ops(op),
                      "bytes": sum(operand_bytes(op, graph).values()), "repeat": k})
@@ -39,7 +39,7 @@ def dump(graph: Graph) -> str:
         pad = "    " if b is not None else "  "
         work = f"macs={_si(r['macs'])}" if r["macs"] else f"elems={_si(r['vector_ops'])}"
         lines.append(f"{pad}{r['name']:<28} {r['kind']:<13} {r['fn']:<14} {r['dims']:<28} {work:<14} "
-                     f"bytes={_si(r['bytes'])}  [{r['einsum']}]")
+                     f"bytes={_si(r['bytes'])}  [{r['einsum']}]" + (f"  <{r['source']}>" if r["source"] else ""))
     if current is not None:
         lines.append("  }")
     t = totals(graph)

@@ -1,6 +1,8 @@
 """Versioned JSON form of a Graph; ``from_json(to_json(g)) == g`` exactly; documents are checked on load.
 
 ``attrs`` and ``meta`` must hold JSON values (str, int, float, bool, None, lists, dicts with str keys).
+Version 2 adds each op's ``source``, each derived weight's ``origin`` and each block's ``weights`` per copy;
+version-1 documents still load (without them).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from .graph import Access, Block, Graph, Op, OpKind, Tensor, TensorRole
 from .validate import validate
 
 FORMAT = "catx-ir"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 
 
 def op_to_dict(o: Op) -> dict[str, Any]:
@@ -24,12 +27,13 @@ def op_to_dict(o: Op) -> dict[str, Any]:
         "dims": [[d, s] for d, s in o.dims.items()], "reduce": list(o.reduce),
         "inputs": [{"tensor": a.tensor, "index": list(a.index)} for a in o.inputs],
         "output": {"tensor": o.output.tensor, "index": list(o.output.index)},
-        "bits": o.bits, "provenance": list(o.provenance), "attrs": o.attrs,
+        "bits": o.bits, "provenance": list(o.provenance), "attrs": o.attrs, "source": o.source,
     }
 
 
 def tensor_to_dict(t: Tensor) -> dict[str, Any]:
-    return {"name": t.name, "shape": list(t.shape), "bits": t.bits, "role": t.role.value}
+    return {"name": t.name, "shape": list(t.shape), "bits": t.bits, "role": t.role.value,
+            **({"origin": list(t.origin)} if t.origin else {})}
 
 
 def to_dict(graph: Graph) -> dict[str, Any]:
@@ -41,7 +45,9 @@ def to_dict(graph: Graph) -> dict[str, Any]:
         "outputs": list(graph.outputs),
         "tensors": [tensor_to_dict(t) for t in graph.tensors.values()],
         "ops": [op_to_dict(o) for o in graph.ops],
-        "blocks": [{"name": b.name, "ops": list(b.ops), "repeat": b.repeat} for b in graph.blocks],
+        "blocks": [{"name": b.name, "ops": list(b.ops), "repeat": b.repeat,
+                    **({"weights": {k: list(v) for k, v in b.weights.items()}} if b.weights else {})}
+                   for b in graph.blocks],
         "meta": graph.meta,
     }
 
@@ -85,7 +91,8 @@ def _ints(value: Any, where: str) -> list[int]:
 def tensor_from_dict(t: Any, w: str = "<tensor>") -> Tensor:
     """A Tensor from its JSON form; IRFormatError naming the field when a type is wrong."""
     return Tensor(_need(t, "name", w, str), tuple(_ints(_need(t, "shape", w), f"{w}.shape")),
-                  _need(t, "bits", w, int), TensorRole(_need(t, "role", w, str)))
+                  _need(t, "bits", w, int), TensorRole(_need(t, "role", w, str)),
+                  tuple(_strings(t.get("origin", []), f"{w}.origin")))
 
 
 def _access(a: Any, w: str) -> Access:
@@ -108,7 +115,8 @@ def op_from_dict(o: Any, w: str = "<op>") -> Op:
               output=_access(_need(o, "output", w, dict), f"{w}.output"),
               bits=_typed(o.get("bits", 8), f"{w}.bits", int),
               provenance=tuple(_strings(o.get("provenance", []), f"{w}.provenance")),
-              attrs=_typed(o.get("attrs", {}), f"{w}.attrs", dict))
+              attrs=_typed(o.get("attrs", {}), f"{w}.attrs", dict),
+              source=_typed(o.get("source", ""), f"{w}.source", str))
 
 
 def from_dict(doc: dict[str, Any], source: str = "<dict>", check: bool = True) -> Graph:
@@ -116,9 +124,9 @@ def from_dict(doc: dict[str, Any], source: str = "<dict>", check: bool = True) -
     (``ir.validate``: sizes >= 1, repeats >= 1, tensors that exist, shapes that agree with the index maps)."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise IRFormatError(f"{source}: not a CATX IR document (field 'format' must be {FORMAT!r})")
-    if doc.get("version") != VERSION:
+    if doc.get("version") not in READABLE:
         raise IRFormatError(f"{source}: IR version {doc.get('version')!r:.40} is not supported (this CATX reads "
-                            f"{VERSION})")
+                            f"{', '.join(map(str, READABLE))})")
     try:
         g = Graph(name=_need(doc, "name", "document", str), inputs=_strings(_need(doc, "inputs", "document"), "inputs"),
                   outputs=_strings(_need(doc, "outputs", "document"), "outputs"),
@@ -131,8 +139,10 @@ def from_dict(doc: dict[str, Any], source: str = "<dict>", check: bool = True) -
         g.ops = [op_from_dict(o, f"ops[{i}]") for i, o in enumerate(_need(doc, "ops", "document", list))]
         for i, b in enumerate(_typed(doc.get("blocks", []), "blocks", list)):
             w = f"blocks[{i}]"
+            weights = _typed(b.get("weights", {}), f"{w}.weights", dict) if isinstance(b, dict) else {}
             g.blocks.append(Block(_need(b, "name", w, str), tuple(_strings(_need(b, "ops", w), f"{w}.ops")),
-                                  _need(b, "repeat", w, int)))
+                                  _need(b, "repeat", w, int),
+                                  {k: tuple(_strings(v, f"{w}.weights[{k!r}]")) for k, v in weights.items()}))
         if check:
             validate(g)
     except (ValueError, TypeError) as e:        # an unknown kind or role (ValueError), an unhashable name, ...

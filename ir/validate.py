@@ -19,6 +19,10 @@ def validate(graph: Graph) -> Graph:
     for name in graph.inputs:
         if name not in graph.tensors:
             raise IRValidationError(f"graph input {name!r} is not a declared tensor")
+    for t in graph.tensors.values():
+        bad = [r for r in t.origin if r not in graph.tensors or graph.tensors[r].role != TensorRole.PARAM]
+        if bad:
+            raise IRValidationError(f"tensor {t.name!r}: origin {bad} names no declared weight (param) tensor")
     seen_ops: set[str] = set()
     for op in graph.ops:
         where = f"op {op.name!r} ({op.kind.value})"
@@ -53,8 +57,10 @@ def validate(graph: Graph) -> Graph:
                     continue
                 if ix.is_plain(expr):
                     n = op.dims[expr.strip()]
-                    partial_read = role == "input" and op.kind.category == "movement" and n < size  # a slice
-                    if n != size and not partial_read:
+                    # a slice reads part of an axis; an op marked ``partial`` (one expert's rows) reads or writes part
+                    partial = n < size and ((role == "input" and op.kind.category == "movement")
+                                            or bool(op.attrs.get("partial")))
+                    if n != size and not partial:
                         raise IRValidationError(f"{where}: {role} {acc.tensor!r} axis {axis} has size {size} but "
                                                 f"dim {expr!r} has size {op.dims[expr.strip()]}")
                     continue
@@ -81,4 +87,9 @@ def validate(graph: Graph) -> Graph:
         missing = [n for n in b.ops if n not in names]
         if missing:
             raise IRValidationError(f"block {b.name!r}: ops {missing} are not in the graph")
+        # an entry whose weight a pass removed (with the ops reading it) is stale and harmless; a live entry's
+        # counterparts are what the parameter count reads
+        unknown = [n for k, v in b.weights.items() if k in graph.tensors for n in v if n not in graph.tensors]
+        if unknown:
+            raise IRValidationError(f"block {b.name!r}: weights {unknown} are not declared tensors")
     return graph

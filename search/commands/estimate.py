@@ -100,12 +100,13 @@ def run(args: argparse.Namespace) -> int:
     console.print("  energy: " + ", ".join(f"{k} {v / est.energy_j:.1%}" for k, v in e.items() if est.energy_j))
     console.print(f"  MACs {est.macs / 1e9:.3f} G; {len(est.ops)} ops mapped in {dt * 1e3:.1f} ms")
     table = Table(title=f"costliest {args.top} ops (latency x repeat)")
-    for col in ("op", "kind", "repeat [x]", "latency each [ms]", "latency total [ms]", "energy each [µJ]",
-                "schedule"):
+    for col in ("op", "source", "kind", "repeat [x]", "latency each [ms]", "latency total [ms]",
+                "energy each [µJ]", "schedule"):
         table.add_column(escape(col), justify="right" if "[" in col else "left")
+    source = {o.name: o.source for o in g.ops}
     for r in est.costliest(args.top):
-        table.add_row(r.name, r.kind, str(r.repeat), f"{r.latency_s * 1e3:.4f}", f"{r.latency_s * r.repeat * 1e3:.3f}",
-                      f"{r.energy_j * 1e6:.2f}", summary(r.schedule))
+        table.add_row(r.name, source.get(r.name, ""), r.kind, str(r.repeat), f"{r.latency_s * 1e3:.4f}",
+                      f"{r.latency_s * r.repeat * 1e3:.3f}", f"{r.energy_j * 1e6:.2f}", summary(r.schedule))
     console.print(table)
     if args.json:
         write_text(args.json, est.to_json(), "estimate")

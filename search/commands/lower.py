@@ -43,6 +43,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                         "estimate and inspect, the hardware's datapath (default: the hardware's own widths)")
     p.add_argument("--dim", action="append", metavar="NAME=N", help="bind an ONNX dynamic dimension by name")
     p.add_argument("--shape", action="append", metavar="INPUT=D0,D1,..", help="bind an ONNX input's whole shape")
+    p.add_argument("--keep-weight-compute", action="store_true",
+                   help="keep compute on weights alone as ops (default: fold it, as a compiler would, and report it)")
+    p.add_argument("--moe-load", metavar="LOAD", default="uniform",
+                   help="tokens per expert of mixture-of-experts layers: uniform (default), skewed:S (Zipf "
+                        "exponent S), or per-expert shares such as 0.4,0.3,0.2,0.1")
 
 
 def load_from_args(args: argparse.Namespace):
@@ -53,7 +58,21 @@ def load_from_args(args: argparse.Namespace):
     bits = 8 if args.bits is None else args.bits
     if bits < 1:
         raise CatxError(f"--bits must be >= 1, got {bits}")
-    return frontend.load(args.spec, tower=args.tower, bits=bits, dims=dims, shapes=shapes)
+    return frontend.load(args.spec, tower=args.tower, bits=bits, dims=dims, shapes=shapes,
+                         keep_weight_compute=args.keep_weight_compute, moe_load=args.moe_load)
+
+
+def folded_line(g, macs: int) -> str:
+    """What lowering folded away (compute on weights and constants alone), for the totals."""
+    f = g.meta.get("folded") or {}
+    kept = "; weight compute kept as ops" if g.meta.get("keep_weight_compute") else \
+        "; --keep-weight-compute keeps weight compute as ops"
+    if not f.get("ops") and not f.get("unmeasured"):
+        return "folded weight/constant compute: none" + kept
+    share = f" ({f['macs'] / (macs + f['macs']):.1%} of all MACs)" if f.get("macs") else ""
+    unmeasured = f", {f['unmeasured']} op(s) not measurable" if f.get("unmeasured") else ""
+    return (f"folded weight/constant compute (not in the totals above): {f['ops']:,} ops, MACs {f['macs']:,}{share}, "
+            f"vector ops {f['vector_ops']:,}, moved elements {f['moved_elements']:,}{unmeasured}{kept}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,17 +96,18 @@ def run(args: argparse.Namespace) -> int:
         emit(args, {"graph": g.name, "ops": rows, "totals": dataclasses.asdict(t), "lower_s": dt})
         return 0
     table = Table(title=f"{g.name}: {len(g.ops)} stored ops", show_lines=False)
-    for col in ("op", "kind", "fn", "dims", "einsum", "MACs [count]", "vector ops [count]", "operand bytes [B]",
+    for col in ("op", "source", "kind", "fn", "dims", "einsum", "MACs [count]", "vector ops [count]", "operand bytes [B]",
                 "repeat [x]"):
         table.add_column(escape(col), justify="right" if "[" in col else "left")
     for r in rows:
-        table.add_row(r["name"], r["kind"], r["fn"], r["dims"], r["einsum"], f"{r['macs']:,}", f"{r['vector_ops']:,}",
-                      f"{r['bytes']:,.0f}", str(r["repeat"]))
+        table.add_row(r["name"], r["source"], r["kind"], r["fn"], r["dims"], r["einsum"], f"{r['macs']:,}",
+                      f"{r['vector_ops']:,}", f"{r['bytes']:,.0f}", str(r["repeat"]))
     console.print(table)
     console.print(f"[bold]totals[/]: {t.ops:,} ops executed ({t.stored_ops} stored, "
                   f"{sum(len(b.ops) for b in g.blocks)} in {len(g.blocks)} repeated block(s)), "
                   f"MACs {t.macs:,} ({t.macs / 1e9:.3f} G), vector ops {t.vector_ops:,}, params {t.param_count:,}; "
                   f"lowered in {dt:.1f} s")
+    console.print(folded_line(g, t.macs))
     if args.json:
         ir.save(g, args.json)
         console.print(f"IR written to {args.json}")

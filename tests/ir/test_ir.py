@@ -113,7 +113,7 @@ def test_json_round_trip_is_exact(tmp_path):
     path = tmp_path / "g.json"
     ir.save(g, path)
     assert ir.load(path) == g
-    assert json.loads(path.read_text())["version"] == 1
+    assert json.loads(path.read_text())["version"] == 2
 
 
 @pytest.mark.parametrize("doc, message", [
