@@ -67,6 +67,8 @@ BENCHES = (
     Bench("search_smac_overhead", ("bench/search_smac_overhead.py", "--trials", "300"),
           ("bench/results/search_smac_overhead.json",), 1.5),
     Bench("search_parallel", ("bench/search_parallel.py",), ("bench/results/search_parallel.json",), 4),
+    Bench("fuzz", ("bench/fuzz.py",), ("bench/results/fuzz.json",), 3),
+    Bench("report_speed", ("bench/report_speed.py",), ("bench/results/report_speed.json",), 2),
     Bench("gpu_measure", ("bench/gpu_measure.py", "--out", "bench/results"),
           ("bench/results/gpu_h200_measurements.json",), 9, needs=("gpu",)),
     Bench("gpu_summary", ("bench/gpu_summary.py",), ("bench/results/gpu_h200_summary.md",), 0.1),
@@ -78,7 +80,8 @@ BENCHES = (
 )
 # Scripts in bench/ that are not benches themselves: called by a bench, or this tooling.
 HELPERS = ("bench/provenance.py", "bench/run_all.py", "bench/scalesim_run.py", "bench/zigzag_run.py",
-           "bench/gpu_workloads.py", "bench/paper_models.py", "bench/paper_doc.py")
+           "bench/gpu_workloads.py", "bench/paper_models.py", "bench/paper_doc.py", "bench/fuzz_cases.py",
+           "bench/fuzz_actions.py")
 PEER_MODULES = {"peer:scalesim": "scalesim", "peer:zigzag": "zigzag"}
 
 

@@ -39,8 +39,9 @@ def test_bits_out_of_range_is_an_error(capsys, bits):
 
 
 def test_lower_bits_changes_the_bytes(capsys):
-    assert main(["lower", "gemm:8,8,8", "--bits", "16"]) == 0
-    assert "│   384 │" in capsys.readouterr().out      # three 8x8 operands at 2 bytes (192 at the default 8 bits)
+    assert main(["lower", "gemm:8,8,8", "--bits", "16", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["ops"]
+    assert [r["bytes"] for r in rows] == [384]          # three 8x8 operands at 2 bytes (192 at the default 8 bits)
     assert main(["lower", "gemm:8,8,8", "--bits", "0"]) == 2
     assert "--bits must be >= 1" in capsys.readouterr().err
 

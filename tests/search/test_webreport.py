@@ -186,7 +186,7 @@ def test_bad_input_gives_typed_one_line_errors(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     sqlite3.connect(empty / "study.sqlite").execute("CREATE TABLE x (y)").connection.close()
-    with pytest.raises(StoreError, match="no study definition"):
+    with pytest.raises(StoreError, match="not a CATX results store"):
         write_study_report(empty)
 
 
@@ -198,12 +198,12 @@ def test_corrupt_rows_give_a_store_error(study_dir, tmp_path):
     db.execute("UPDATE trials SET metrics = '{not json' WHERE id = 3")
     db.commit()
     db.close()
-    with pytest.raises(StoreError, match="corrupt results store"):
+    with pytest.raises(StoreError, match="trial 3 column 'metrics'"):
         write_study_report(d)
     r = subprocess.run([sys.executable, "-m", "search.cli", "report", str(d)], capture_output=True, text=True,
                        cwd=ROOT)
     assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
-    assert "corrupt results store" in r.stderr
+    assert "trial 3 column 'metrics'" in r.stderr
 
 
 def test_paper_comparison_reads_the_one_data_file():
