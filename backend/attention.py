@@ -227,7 +227,7 @@ def loop_nest(d: dict[str, Any]) -> list[str]:
             f"parallel-for core in cores (split {d['split']}): {d['heads_per_core']} head batches, "
             f"{d['q_per_core']} queries each",
             f"  for qb in range(ceil({d['q_per_core']} / {d['block_q']})):   # load Q block; O accumulator = 0",
-            f"    for kb in key blocks up to the diagonal:   # load K, V blocks (the next pair loads meanwhile)"
+            "    for kb in key blocks up to the diagonal:   # load K, V blocks (the next pair loads meanwhile)"
             if d["causal"] else
             f"    for kb in range(ceil(kv / {d['block_kv']})):   # load K, V blocks (the next pair loads meanwhile)",
             f"      S = Q K^T on the array ({d['dataflow_qk'].upper()})",

@@ -59,7 +59,8 @@ def load_from_args(args: argparse.Namespace):
     if bits < 1:
         raise CatxError(f"--bits must be >= 1, got {bits}")
     return frontend.load(args.spec, tower=args.tower, bits=bits, dims=dims, shapes=shapes,
-                         keep_weight_compute=args.keep_weight_compute, moe_load=args.moe_load)
+                         keep_weight_compute=getattr(args, "keep_weight_compute", False),
+                         moe_load=getattr(args, "moe_load", None))
 
 
 def folded_line(g, macs: int) -> str:

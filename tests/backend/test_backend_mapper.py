@@ -302,8 +302,9 @@ def test_register_file_lets_a_tall_array_compute():
 
 
 def test_sizes_beyond_exact_arithmetic_are_refused():
-    from backend import MappingError
     from backend_graphs import gemm
+
+    from backend import MappingError
     hw = backend.presets.get("catransformers-edge")
     with pytest.raises(MappingError, match="too large to model exactly"):
         backend.estimate(gemm(2 ** 40, 1024, 1024), hw)
