@@ -34,21 +34,37 @@ from .costs import DRAM, HwConsts
 class Ports:
     """Per-configuration constants of every level and DRAM (index ``len(levels)``): instances ``n``, bandwidths
     ``rbw``/``wbw`` (bits/cycle per instance), energy per bit ``e_bit``, and MAC, pipeline-register, leakage, clock,
-    vector-lane constants. Held as one matrix (one row per constant, one column per configuration), so taking
-    the columns of many partial schedules is one gather; each constant is a view shaped (C, 1, ..., 1)."""
+    vector-lane constants. Held as one matrix (one row per constant, one column per configuration); ``take`` selects
+    configurations without copying, and a constant's row is gathered only when first read, as a view shaped
+    (C, 1, ..., 1)."""
 
     SCALARS = ("e_mac", "e_reg", "leak_w", "clock_hz", "lanes", "e_lane")
 
-    def __init__(self, matrix: np.ndarray, shared: list[bool], cores: int, ndim: int = 1):
-        self.matrix, self.shared, self.cores, self.ndim = matrix, shared, cores, ndim
+    def __init__(self, matrix: np.ndarray, shared: list[bool], cores: int, ndim: int = 1,
+                 idx: np.ndarray | None = None):
+        self.matrix, self.shared, self.cores, self.ndim, self.idx = matrix, shared, cores, ndim, idx
         nj = len(shared)
-        v = matrix.reshape((matrix.shape[0], -1) + (1,) * (ndim - 1))
-        self.n = [v[j] for j in range(nj)]
-        self.rbw = [v[nj + j] for j in range(nj)]
-        self.wbw = [v[2 * nj + j] for j in range(nj)]
-        self.e_bit = [v[3 * nj + j] for j in range(nj)]
-        for i, name in enumerate(self.SCALARS):
-            setattr(self, name, v[4 * nj + i])
+        self._cache: dict[int, np.ndarray] = {}
+        self.n, self.rbw, self.wbw, self.e_bit = (_Rows(self, i * nj, nj) for i in range(4))
+
+    def row(self, r: int) -> np.ndarray:
+        """Constant ``r`` (a row of the matrix) of the selected configurations."""
+        v = self._cache.get(r)
+        if v is None:
+            v = self.matrix[r] if self.idx is None else self.matrix[r].take(self.idx)
+            if self.ndim > 1:
+                v = v.reshape((-1,) + (1,) * (self.ndim - 1))
+            self._cache[r] = v
+        return v
+
+    def __getattr__(self, name: str):
+        if name in Ports.SCALARS:
+            return self.row(4 * len(self.shared) + Ports.SCALARS.index(name))
+        raise AttributeError(name)
+
+    @property
+    def size(self) -> int:
+        return self.matrix.shape[1] if self.idx is None else self.idx.size
 
     @classmethod
     def of(cls, cs: Sequence[HwConsts], ndim: int = 1) -> "Ports":
@@ -65,7 +81,12 @@ class Ports:
 
     def take(self, idx: np.ndarray, ndim: int) -> "Ports":
         """The constants of configurations ``idx`` (one column per entry), shaped for ``ndim`` axes."""
-        return Ports(self.matrix[:, idx], self.shared, self.cores, ndim)
+        idx = np.asarray(idx)
+        return Ports(self.matrix, self.shared, self.cores, ndim, idx if self.idx is None else self.idx[idx])
+
+    def shaped(self, ndim: int) -> "Ports":
+        """The same configurations, constants shaped for ``ndim`` axes."""
+        return Ports(self.matrix, self.shared, self.cores, ndim, self.idx)
 
     def port_time(self, j: int, reads, writes):
         """Cycles the port of one instance of level ``j`` needs for these per-instance reads and writes."""
@@ -76,6 +97,21 @@ class Ports:
     def edge_time(self, j: int, first_fill, last_drain):
         """A first fill and a last drain happen at different times: their port times add."""
         return first_fill / self.rbw[j] + last_drain / self.wbw[j]
+
+
+class _Rows:
+    """One per-level constant of a ``Ports`` (``ports.n[j]``), its rows gathered on first use."""
+
+    __slots__ = ("ports", "base", "count")
+
+    def __init__(self, ports: Ports, base: int, count: int):
+        self.ports, self.base, self.count = ports, base, count
+
+    def __getitem__(self, j: int) -> np.ndarray:
+        return self.ports.row(self.base + j)
+
+    def __len__(self) -> int:
+        return self.count
 
 
 @dataclass
@@ -90,16 +126,15 @@ class State:
     writes: list
     terms: dict = field(default_factory=dict)      # cycles by term (only with detail)
 
-    def take(self, idx) -> "State":
-        """The partial schedules at positions ``idx`` (all fields one-dimensional or scalar)."""
-        fields = [self.t, self.energy, self.edge, *self.reads, *self.writes]
-        size = max(np.size(f) for f in fields)
-        m = np.empty((len(fields), size))
-        for i, f in enumerate(fields):
-            m[i] = f                                   # scalars and (size,) arrays alike
-        m = m[:, idx]
+    def take(self, idx, start: int = 0) -> "State":
+        """The partial schedules at positions ``idx`` (fields one-dimensional or scalar); the reads and writes of
+        levels before ``start`` (closed, read no more) are dropped (None)."""
+        def pick(f):
+            return f[idx] if np.ndim(f) else f
         nj = len(self.reads)
-        return State(m[0], m[1], m[2], list(m[3:3 + nj]), list(m[3 + nj:]), dict(self.terms))
+        return State(pick(self.t), pick(self.energy), pick(self.edge),
+                     [None if j < start else pick(self.reads[j]) for j in range(nj)],
+                     [None if j < start else pick(self.writes[j]) for j in range(nj)], dict(self.terms))
 
 
 def start(k: Ports, macs, compute, array_rw: Sequence[tuple[Any, Any]]) -> State:

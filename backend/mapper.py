@@ -372,105 +372,198 @@ def _rows(x: dict[int, tuple[np.ndarray, np.ndarray]], idx=None):
 
 class _Bound:
     """Lower bounds from the terms of the same equation, per configuration: for every level, the least its own
-    transfers take (fill time, first fill + last drain, energy at it and its parents); per candidate, the least a
-    complete schedule through it reaches; for a partial schedule, the least any completion reaches."""
+    transfers take (fill time, first fill + last drain, energy at it and its parents); per candidate, its own
+    terms; for a partial schedule, the least any completion reaches. Candidate terms are computed once per class
+    of configurations with equal constants at the level and its parents (and the same front), with the
+    candidates of each class sorted by their energy and by their edge time (``prefix``)."""
 
-    def __init__(self, k: Ports, stages: list[Stage | None], ncfg: int, cc: np.ndarray, macs: int, array_rw):
+    SLACK = 1e-6           # a prefix threshold errs this much (relative) on the safe side of rounding
+
+    def __init__(self, k: Ports, stages: list[Stage | None], cc: np.ndarray, macs: int, array_rw):
+        ncfg = cc.shape[0]
         nl = len(stages)
-        kk = k.take(np.arange(ncfg), 2)
         fill = np.zeros((nl + 2, ncfg))
         edge = np.zeros((nl + 2, ncfg))
         energy = np.zeros((nl + 2, ncfg))
-        self.own: dict[int, tuple] = {}        # per stage: (fill, edge, energy, port) by class, class per config
-        nj = len(k.shared)
+        self.own: dict[int, tuple] = {}        # per stage: (max(fill, port), edge, energy) by class, class per config
+        self.sorted: dict[int, dict] = {}      # per stage and key: (candidate order by class, (class, key) sorted)
         for st in stages:
             if st is None:
                 continue
-            parents = [nl if p == DRAM else p for p in st.fills]
-            rows = [r * nj + j for r in range(4) for j in {st.j, *parents}]
-            key = k.matrix[rows].T
-            if st.fits is not None:
-                key = np.hstack([key, st.fits[1].reshape(-1, 1).astype(np.float64)])
-            _, rep, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
-            inv = inv.reshape(-1)
+            inv, rep = _classes(k, st, nl)
             kk = k.take(rep, 2)
             f, e, en = 0.0, 0.0, 0.0
             for p, (d, u) in st.fills.items():
                 pp = nl if p == DRAM else p
-                f = np.maximum(f, kk.port_time(pp, d[None, :] / kk.n[pp], u[None, :] / kk.n[pp]))
-                en = en + (d + u)[None, :] * (kk.e_bit[st.j] + kk.e_bit[pp])
+                f = np.maximum(f, kk.port_time(pp, d / kk.n[pp], u / kk.n[pp]))
+                en = en + (d + u) * (kk.e_bit[st.j] + kk.e_bit[pp])
             for p, (ed, eu) in st.edges.items():
                 pp = nl if p == DRAM else p
-                e = e + kk.edge_time(pp, ed[None, :] / kk.n[pp], eu[None, :] / kk.n[pp])
+                e = e + kk.edge_time(pp, ed / kk.n[pp], eu / kk.n[pp])
             down = sum((d for d, _ in st.fills.values()), np.zeros(st.size))
             up = sum((u for _, u in st.fills.values()), np.zeros(st.size))
-            port = kk.port_time(st.j, up[None, :] / kk.n[st.j], down[None, :] / kk.n[st.j])
+            port = kk.port_time(st.j, up / kk.n[st.j], down / kk.n[st.j])
             shape = (rep.size, st.size)
             f, e, en, port = (np.broadcast_to(x, shape) for x in (f, e, en, port))
             if st.fits is not None:
                 fits = st.own(rep)
                 f, e, en = (np.where(fits, x, np.inf) for x in (f, e, en))
-            self.own[st.j] = (f, e, en, port, inv)
+            fp = np.maximum(f, port)
+            self.own[st.j] = (fp, e, en, inv)
+            self.sorted[st.j] = {"energy": _by_class(en), "edge": _by_class(e)}
             fill[st.j], edge[st.j], energy[st.j] = f.min(axis=1)[inv], e.min(axis=1)[inv], en.min(axis=1)[inv]
         self.fill_after = np.maximum.accumulate(fill[::-1], axis=0)[::-1]
         self.edge_after = np.cumsum(edge[::-1], axis=0)[::-1]
         self.energy_after = np.cumsum(energy[::-1], axis=0)[::-1]
-        self.edge_all, self.energy_all = edge.sum(axis=0), energy.sum(axis=0)
-        # the array's least compute and least energy (MACs and its own traffic)
-        k1 = k.take(np.arange(ncfg), 2)
-        e0 = macs * (k1.e_mac + k1.e_reg)
-        for j, (r, w) in enumerate(array_rw):
-            e0 = e0 + (r + w) * k1.e_bit[j]
-        self.t0, self.e0 = cc.min(axis=1), np.broadcast_to(e0, cc.shape).min(axis=1)
-        self.k = k
-        self._candidates: dict = {}
 
-    def candidates(self, target: str, j: int) -> np.ndarray:
-        """(configurations, candidates): the least objective of any complete schedule through each candidate."""
-        key = (target, j)
-        if key not in self._candidates:
-            self._candidates[key] = self._candidates_of(target, j)
-        return self._candidates[key]
-
-    def _candidates_of(self, target: str, j: int) -> np.ndarray:
-        f, e, en, port, inv = self.own[j]
-        f, e, en, port = f[inv], e[inv], en[inv], port[inv]
-        kk = self.k
-        t = np.maximum(np.maximum(self.t0[:, None], f), port) + e + (self.edge_all - self.edge_after[j] +
-                                                                      self.edge_after[j + 1])[:, None]
-        energy = self.e0[:, None] + en + (self.energy_all - self.energy_after[j] + self.energy_after[j + 1])[:, None]
-        return objective(target, t, energy + leakage_j(kk.leak_w.reshape(-1, 1), t, kk.clock_hz.reshape(-1, 1)))
-
-    def parts(self, s: State, after: int, cfg: np.ndarray, k: Ports, skip: int = -1):
+    def parts(self, s: State, after: int, cfg, k: Ports, skip: int = -1):
         """(cycles, first fills + last drains, energy) no completion of partial schedules ``s`` (levels up to
-        ``after`` closed) can go below, leaving out level ``skip``'s own contributions."""
+        ``after`` closed) can go below, leaving out level ``skip``'s own contributions. ``cfg``: the configuration
+        of each partial schedule (or an index that shapes per-configuration rows like ``s``)."""
         nl = len(k.n) - 1
         rest = after + 1
         nxt = rest + 1 if skip == rest else rest
         t = np.maximum(s.t, self.fill_after[nxt][cfg])
-        for j in range(rest, nl + 1):
-            t = np.maximum(t, k.port_time(j, s.reads[j] / k.n[j], s.writes[j] / k.n[j]))
         energy = s.energy + self.energy_after[nxt][cfg]
         for j in range(rest, nl + 1):
+            t = np.maximum(t, k.port_time(j, s.reads[j] / k.n[j], s.writes[j] / k.n[j]))
             energy = energy + (s.reads[j] + s.writes[j]) * k.e_bit[j]
         return t, s.edge + self.edge_after[nxt][cfg], energy
 
-    def objective(self, target: str, s: State, after: int, cfg: np.ndarray, k: Ports):
+    def objective(self, target: str, s: State, after: int, cfg, k: Ports):
         """Least objective any completion of partial schedules ``s`` (levels up to ``after`` closed) reaches."""
         t, edge, energy = self.parts(s, after, cfg, k)
         t = t + edge
         return objective(target, t, energy + leakage_j(k.leak_w, t, k.clock_hz))
 
-    def pairs(self, target: str, s: State, j: int, cfg: np.ndarray, k: Ports) -> np.ndarray:
-        """(partial schedules, candidates of level ``j``): a cheap bound on the objective of each extension, from
-        the partial schedule's bound and the candidate's own (its port, fill time, edges and energy alone)."""
+    def before(self, s: State, j: int, cfg: np.ndarray, k: Ports):
+        """What a partial schedule brings to level ``j``'s candidates: (cycles, edges, energy, leakage W per
+        cycle, class at level ``j``), each per partial schedule."""
         t, edge, energy = (np.broadcast_to(x, cfg.shape) for x in self.parts(s, j - 1, cfg, k, skip=j))
-        f, e, en, port, inv = self.own[j]
-        cls = inv[cfg]
-        col = (slice(None), None)
-        t = np.maximum(np.maximum(t[col], f[cls]), port[cls]) + edge[col] + e[cls]
-        energy = energy[col] + en[cls]
-        return objective(target, t, energy + leakage_j(k.leak_w[col], t, k.clock_hz[col]))
+        return t, edge, energy, k.leak_w / k.clock_hz, self.own[j][3].take(cfg)
+
+    def pairs(self, target: str, j: int, pre, k: Ports, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """For the pairs (partial schedule ``rows``, candidate ``cols`` of level ``j``): a cheap bound on the
+        objective of each extension, from the partial schedule's bound (``pre``, from ``before``) and the
+        candidate's own terms (its port, fill time, edges and energy alone)."""
+        t, edge, energy, _, cls = pre
+        fp, e, en, _ = self.own[j]
+        flat = cls.take(rows) * fp.shape[1] + cols
+        t = np.maximum(t.take(rows), fp.ravel().take(flat)) + edge.take(rows) + e.ravel().take(flat)
+        energy = energy.take(rows) + en.ravel().take(flat)
+        return objective(target, t, energy + leakage_j(k.leak_w.take(rows), t, k.clock_hz.take(rows)))
+
+    def prefix(self, target: str, j: int, pre, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(partial schedule, candidate) pairs that can beat ``ub`` (per partial schedule) by a necessary condition
+        on one of the candidate's own terms: under "edp" and "energy" its energy, under "latency" its edge time,
+        against what the partial schedule already costs. Each partial schedule gets a prefix of its class's
+        candidates sorted by that term."""
+        t, edge, energy, leak, cls = pre
+        ub = ub * (1 + self.SLACK)
+        tmin = t + edge
+        if target == "latency":
+            key, limit = "edge", ub - tmin
+        elif target == "energy":
+            key, limit = "energy", ub - energy - leak * tmin
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                limit = np.where(tmin > 0, ub / tmin - energy - leak * tmin, np.inf)
+            key = "energy"
+        order, keys = self.sorted[j][key]
+        counts = np.searchsorted(keys, _complex(cls, limit), side="right") - cls * order.shape[1]
+        return _ragged(counts, cls, order)
+
+
+def _complex(real, imag) -> np.ndarray:
+    out = np.empty(np.broadcast(real, imag).shape, complex)
+    out.real, out.imag = real, imag
+    return out
+
+
+def _by_class(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per class (row), the candidates sorted by ``x``; and (class, value) of all of them in that order as complex
+    numbers (sorted: a searchsorted finds a prefix of any class's candidates)."""
+    order = np.argsort(x, axis=1, kind="stable")
+    return order, _complex(np.arange(x.shape[0])[:, None], np.take_along_axis(x, order, 1)).ravel()
+
+
+def _ragged(counts: np.ndarray, cls: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, candidate) for every row r and the first counts[r] candidates of order[cls[r]]."""
+    total = int(counts.sum())
+    rows = np.repeat(np.arange(counts.size), counts)
+    pos = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, order.ravel().take(cls.take(rows) * order.shape[1] + pos)
+
+
+def _classes(k: Ports, st: Stage, nl: int) -> tuple[np.ndarray, np.ndarray]:
+    """Configurations with equal constants at stage ``st``'s level and its parents and the same front: the class
+    of each configuration and one representative per class (cached on ``k``: the same for every GEMM)."""
+    nj = len(k.shared)
+    parents = [nl if p == DRAM else p for p in st.fills]
+    rows = tuple(r * nj + j for r in range(4) for j in sorted({st.j, *parents}))
+    which = st.fits[1] if st.fits is not None else None
+    cache = k.__dict__.setdefault("_classes", {})
+    key = (rows, None if which is None else which.tobytes())
+    hit = cache.get(key)
+    if hit is None:
+        cols = [k.row(r) for r in rows] + ([] if which is None else [which.astype(np.float64)])
+        _, rep, inv = np.unique(np.stack(cols, 1), axis=0, return_index=True, return_inverse=True)
+        hit = cache[key] = (inv.reshape(-1), rep)
+    return hit
+
+
+def _run(k: Ports, s: State, cfg: np.ndarray, path: np.ndarray, first: int, stages: list[Stage | None],
+         target: str, ub: np.ndarray, greedy: bool, bound: _Bound, dive_width: int = 4):
+    """Branch and bound over the levels from ``first`` on, for the partial schedules ``s`` (of configurations
+    ``cfg``, constants ``k``, choices so far ``path``): (configuration, objective, cycles, energy, choices) of the
+    complete schedules that survive. A partial schedule is extended only by the candidates on its configuration's
+    front whose bound can beat ``ub`` (the best known objective per configuration), and kept only while its bound
+    can; ``greedy`` instead keeps the single most promising partial schedule per configuration after each level,
+    extending it by the ``dive_width`` candidates of least bound (a quick dive that finds a good ``ub``)."""
+    for j in range(first, len(stages)):
+        st = stages[j]
+        if st is None:
+            s = level(k, s, j)
+            continue
+        pre = bound.before(s, j, cfg, k)
+        if greedy:
+            rows, cols = _dive(bound, j, pre, cfg.size, dive_width)
+            lb = bound.pairs(target, j, pre, k, rows, cols)
+            dense = np.full((cfg.size, cols.size // max(cfg.size, 1)), np.inf)
+            dense.ravel()[:] = lb
+            width = min(dive_width, dense.shape[1])
+            top = np.argpartition(dense, width - 1, axis=1)[:, :width]
+            pick = (np.arange(cfg.size)[:, None] * dense.shape[1] + top).ravel()
+            pick = pick[np.isfinite(lb.take(pick))]
+            rows, cols = rows.take(pick), cols.take(pick)
+        else:
+            rows, cols = bound.prefix(target, j, pre, ub.take(cfg))
+            lb = bound.pairs(target, j, pre, k, rows, cols)
+            sel = np.flatnonzero(lb <= ub.take(cfg.take(rows)) * (1 + 1e-9))
+            rows, cols = rows.take(sel), cols.take(sel)
+        if rows.size == 0:
+            return None
+        owner = cfg.take(rows)
+        kf = k.take(rows, 1)
+        new = level(kf, s.take(rows, j), j, _rows(st.fills, cols), _rows(st.edges, cols), st.db.take(cols))
+        keep = _select(bound.objective(target, new, j, owner, kf), owner, ub, greedy)
+        s, cfg, k = new.take(keep, j + 1), owner.take(keep), kf.take(keep, 1)
+        path = np.concatenate((path.take(rows.take(keep), axis=0), cols.take(keep)[:, None]), axis=1)
+    if cfg.size == 0:
+        return None
+    s = finish(k, s)
+    return cfg, objective(target, s.t, s.energy), s.t, s.energy, path
+
+
+def _dive(bound: _Bound, j: int, pre, npartial: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates a greedy dive tries for each partial schedule: the ``2 * width`` of least energy and the
+    ``2 * width`` of least edge time in its class (a heuristic: the dive only looks for a good upper bound), as
+    (partial schedule, candidate) pairs, ``4 * width`` per partial schedule (repeats possible)."""
+    cls = pre[4]
+    picks = [order[:, :2 * width] for order, _ in bound.sorted[j].values()]
+    per = np.concatenate(picks, axis=1)                        # (classes, up to 4 width)
+    rows = np.repeat(np.arange(npartial), per.shape[1])
+    return rows, per[cls].ravel()
 
 
 def _select(lb: np.ndarray, owner: np.ndarray, ub: np.ndarray, greedy: bool) -> np.ndarray:
@@ -478,7 +571,7 @@ def _select(lb: np.ndarray, owner: np.ndarray, ub: np.ndarray, greedy: bool) -> 
     bound does not exceed their configuration's best known objective, or with ``greedy`` the first with the least
     bound per configuration."""
     if not greedy:
-        return np.flatnonzero(lb <= ub[owner] * (1 + 1e-9))
+        return np.flatnonzero(lb <= ub.take(owner) * (1 + 1e-9))
     if lb.size == 0:
         return np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
@@ -488,64 +581,26 @@ def _select(lb: np.ndarray, owner: np.ndarray, ub: np.ndarray, greedy: bool) -> 
     return first[np.isfinite(lb[first])]
 
 
-def _initial(k1: Ports, macs: int, cc: np.ndarray, array_rw, stages: list[Stage | None]):
-    """Every (configuration, array choice) priced through the per-PE level (the levels before the first choice)."""
-    ncfg, na = cc.shape
-    cfg = np.repeat(np.arange(ncfg), na)
-    path = np.tile(np.arange(na), ncfg)[:, None]
-    k = k1.take(cfg, 1)
-    s = start(k, macs, cc.reshape(-1), [(r.reshape(-1), w.reshape(-1)) for r, w in array_rw])
+def _start(k: Ports, macs: int, cc: np.ndarray, array_rw, stages: list[Stage | None]) -> tuple[State, int]:
+    """Every (configuration, array choice) priced through the levels before the first tiled one (the per-PE
+    level), as (configurations, choices) arrays; and the index of that first tiled level."""
+    k2 = k.shaped(2)
+    s = start(k2, macs, cc, array_rw)
     s.terms = {}
     j = 0
     while j < len(stages) and stages[j] is None:
-        s = level(k, s, j)
+        s = level(k2, s, j)
         j += 1
-    return cfg, path, s, j
+    return s, j
 
 
-def _run(k1: Ports, initial, stages: list[Stage | None], target: str, ub: np.ndarray, greedy: bool,
-         bound: "_Bound", dive_width: int = 4):
-    """Branch and bound over the levels for every configuration: (configuration, objective, cycles, energy,
-    choices) of the complete schedules that survive. A partial schedule is extended only by the candidates that
-    fit its configuration and whose own bound can beat ``ub`` (the best known objective per configuration), and
-    kept only while its bound can; ``greedy`` instead keeps the single most promising partial schedule per
-    configuration at each level, extending it by the ``dive_width`` candidates of least own bound (a quick dive
-    that finds a good ``ub``)."""
-    cfg, path, s, first = initial
-    ncfg = ub.size
-    k = k1.take(cfg, 1)
-    for j in range(first, len(stages)):
-        st = stages[j]
-        if st is None:
-            s = level(k, s, j)
-            continue
-        keep = _select(bound.objective(target, s, j - 1, cfg, k), cfg, ub, greedy)
-        s, cfg, path = s.take(keep), cfg[keep], path[keep]
-        k = k1.take(cfg, 1)
-        ok = np.ones((ncfg, st.size), bool) if st.fits is None else st.own(np.arange(ncfg))
-        if greedy:
-            cand = bound.candidates(target, j)
-            width = min(dive_width, st.size)
-            top = np.argpartition(cand, width - 1, axis=1)[:, :width]
-            ok = np.zeros((ncfg, st.size), bool)
-            ok[np.arange(ncfg)[:, None], top] = True
-            rows, cols = np.nonzero(ok[cfg] & np.isfinite(cand[cfg]))
-        else:
-            ok = ok & (bound.candidates(target, j) <= ub[:, None] * (1 + 1e-9))
-            rows, cols = np.nonzero(ok[cfg] & (bound.pairs(target, s, j, cfg, k) <= ub[cfg][:, None] * (1 + 1e-9)))
-        if rows.size == 0:
-            return None
-        owner = cfg[rows]
-        kf = k1.take(owner, 1)
-        new = level(kf, s.take(rows), j, _rows(st.fills, cols), _rows(st.edges, cols), st.db[cols])
-        keep = _select(bound.objective(target, new, j, owner, kf), owner, ub, greedy)
-        s, cfg = new.take(keep), owner[keep]
-        path = np.concatenate((path[rows[keep]], cols[keep, None]), axis=1)
-        k = k1.take(cfg, 1)
-    if cfg.size == 0:
-        return None
-    s = finish(k, s)
-    return cfg, objective(target, s.t, s.energy), s.t, s.energy, path
+def _take2(s: State, cfg: np.ndarray, a: np.ndarray, shape: tuple[int, int], first: int) -> State:
+    """The partial schedules (configuration ``cfg``, array choice ``a``) of a (configurations, choices) State."""
+    def pick(f):
+        return np.broadcast_to(f, shape)[cfg, a] if np.ndim(f) else f
+    nj = len(s.reads)
+    return State(pick(s.t), pick(s.energy), pick(s.edge), [None if j < first else pick(s.reads[j]) for j in range(nj)],
+                 [None if j < first else pick(s.writes[j]) for j in range(nj)])
 
 
 def search(g: Gemm, cs: Sequence[HwConsts], resident: tuple[bool, bool, bool] = (False, False, False),
@@ -584,21 +639,31 @@ def _search(g: Gemm, cs: Sequence[HwConsts], res: tuple[bool, bool, bool], targe
         choices = array_choices(c, m1, g.k, n1, int(rows.min()), int(cols.min()))
         cc, array_rw = array_stage(c, rows, cols, choices, b1, m1, g.k, n1)
         stages = _stages(fronts)
-        bound = _Bound(k1, stages, n, cc, g.macs, array_rw)
-        initial = _initial(k1, g.macs, cc, array_rw, stages)
+        bound = _Bound(k1, stages, cc, g.macs, array_rw)
+        s0, first = _start(k1, g.macs, cc, array_rw, stages)
+        lb0 = np.broadcast_to(bound.objective(target, s0, first - 1, (slice(None), None), k1.shaped(2)), cc.shape)
         for greedy in (True, False):
-            out = _run(k1, initial, stages, target, best.obj, greedy, bound)
+            if greedy:
+                a = np.argmin(lb0, axis=1)
+                cfg = np.flatnonzero(np.isfinite(lb0[np.arange(n), a]))
+                a = a[cfg]
+            else:
+                cfg, a = np.nonzero(lb0 <= best.obj[:, None] * (1 + 1e-9))
+            if cfg.size == 0:
+                continue
+            out = _run(k1.take(cfg, 1), _take2(s0, cfg, a, cc.shape, first), cfg, a[:, None], first, stages, target,
+                       best.obj, greedy, bound)
             if out is None:
                 continue
             cfg, obj, cyc, energy, path = out
             order = np.lexsort((obj, cfg))                 # per configuration, its best first
             firsts = order[np.unique(cfg[order], return_index=True)[1]]
-            for i in firsts:
-                ci = cfg[i]
-                if obj[i] < best.obj[ci]:
-                    best.obj[ci], best.cycles[ci], best.energy[ci] = obj[i], cyc[i], energy[i]
-                    if keep_where:
-                        best.where[ci] = (split, b1, m1, n1, choices, fronts, tuple(int(x) for x in path[i]))
+            firsts = firsts[obj[firsts] < best.obj[cfg[firsts]]]
+            ci = cfg[firsts]
+            best.obj[ci], best.cycles[ci], best.energy[ci] = obj[firsts], cyc[firsts], energy[firsts]
+            if keep_where:
+                for i in firsts:
+                    best.where[cfg[i]] = (split, b1, m1, n1, choices, fronts, tuple(int(x) for x in path[i]))
     return best
 
 
