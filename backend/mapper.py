@@ -196,13 +196,14 @@ def _by_parent(t: tiling.LevelTable, parent: tuple[int, int, int]) -> tuple[tupl
     return tuple(groups), out
 
 
-@functools.lru_cache(maxsize=16384)
-def level_front(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights: tuple[int, int, int],
-                capacity_bits: float, split: bool, db_allowed: bool, parent: tuple, mode: str,
-                edge_ratio: float = 1.0) -> LevelFront:
-    """The level's candidates that no other candidate matches or beats in every quantity the cost depends on:
-    double-buffered ones (when allowed), and single-buffered ones no double-buffered one covers (overlapping
-    transfers is never slower). ``parent[x]`` is where operand x comes from (None: not held here).
+@functools.lru_cache(maxsize=4096)
+def level_fronts(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights: tuple[int, int, int],
+                 capacities_bits: tuple[float, ...], split: bool, db_allowed: bool, parent: tuple, mode: str,
+                 edge_ratio: float = 1.0) -> tuple[LevelFront, ...]:
+    """Per capacity, the level's candidates that no other candidate fitting it matches or beats in every quantity
+    the cost depends on: double-buffered ones (when allowed), and single-buffered ones no double-buffered one
+    covers (overlapping transfers is never slower). ``parent[x]`` is where operand x comes from (None: not held
+    here). The fronts of all capacities come from one pass over the table.
 
     ``mode`` says what the cost depends on: "shared" (one parent, shared ports at the level and the parent: total
     traffic, first fill + last drain), "split" (one parent, separate read and write ports somewhere: A + B fills,
@@ -213,33 +214,42 @@ def level_front(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights
     orders = {"shared": "total", "split": "psum", "general": "all"}[mode]
     t = tiling.level_table(m, k, n, bits, weights, orders)
     parents, groups = _by_parent(t, held)
+    feats = _features(t, groups, mode, edge_ratio)
+    caps = np.asarray(capacities_bits, dtype=np.float64)[:, None]
+    one = tiling.need_bits(t, split)
+    copies_list = (2, 1) if db_allowed else (1,)
+    on = []
+    for copies in copies_list:
+        masks = one * copies <= caps
+        if mode == "split" and groups:
+            on.append(tiling.pareto_grouped_masks(feats[:, 0], feats[:, 1], feats[:, 2], masks))
+        else:
+            on.append(tiling.pareto_masks(feats, masks))
+    out = []
+    for i in range(caps.shape[0]):
+        fronts = [np.flatnonzero(x[i]) for x in on]
+        if len(fronts) == 2 and fronts[0].size and fronts[1].size:
+            fronts[1] = fronts[1][~tiling._dominated_by(feats[fronts[0]], feats[fronts[1]])]
+        idx = np.concatenate(fronts)
+        dbf = np.concatenate([np.full(f.size, copies == 2) for f, copies in zip(fronts, copies_list)])
+        traffic = tuple(tuple(np.asarray(x[idx], dtype=np.float64) for x in g) for g in groups)
+        out.append(LevelFront(t, idx, dbf, parents, traffic, one[idx].astype(np.float64) * np.where(dbf, 2, 1)))
+    return tuple(out)
+
+
+def _features(t: tiling.LevelTable, groups: list, mode: str, edge_ratio: float) -> np.ndarray:
+    """(candidates, features): the quantities the cost depends on under ``mode`` (see ``level_fronts``)."""
     rows = len(t.order)
     if not groups:                     # everything this level could hold is resident: nothing moves
-        feats = np.zeros((rows, 1))
-    elif mode == "shared":
+        return np.zeros((rows, 1))
+    if mode == "shared":
         d, u, ed, eu = groups[0]
-        feats = np.stack([d + u, ed + eu], 1).astype(np.float64)
-    elif mode == "split":
+        return np.stack([d + u, ed + eu], 1).astype(np.float64)
+    if mode == "split":
         ab = (t.down[:, 0] + t.down[:, 1]).astype(np.float64)
-        feats = np.stack([ab, t.down[:, 2].astype(np.float64),
-                          (t.edge_down.sum(1) + edge_ratio * t.edge_up.sum(1)).astype(np.float64)], 1)
-    else:
-        feats = np.stack([np.stack(g, 1) for g in groups], 1).reshape(rows, -1).astype(np.float64)
-    fronts = []
-    copies_list = (2, 1) if db_allowed else (1,)
-    for copies in copies_list:
-        ok = np.nonzero(tiling.fits(t, capacity_bits, split, copies))[0]
-        if mode == "split" and groups:
-            fronts.append(ok[tiling.pareto_grouped(feats[ok, 0], feats[ok, 1], feats[ok, 2])])
-        else:
-            fronts.append(ok[tiling.pareto(feats[ok])])
-    if len(fronts) == 2 and fronts[0].size and fronts[1].size:
-        fronts[1] = fronts[1][~tiling._dominated_by(feats[fronts[0]], feats[fronts[1]])]
-    idx = np.concatenate(fronts)
-    dbf = np.concatenate([np.full(f.size, copies == 2) for f, copies in zip(fronts, copies_list)])
-    traffic = tuple(tuple(np.asarray(x[idx], dtype=np.float64) for x in g) for g in groups)
-    one = t.cap[idx].max(axis=1) if split else t.cap[idx].sum(axis=1)
-    return LevelFront(t, idx, dbf, parents, traffic, one.astype(np.float64) * np.where(dbf, 2, 1))
+        return np.stack([ab, t.down[:, 2].astype(np.float64),
+                         (t.edge_down.sum(1) + edge_ratio * t.edge_up.sum(1)).astype(np.float64)], 1)
+    return np.stack([np.stack(g, 1) for g in groups], 1).reshape(rows, -1).astype(np.float64)
 
 
 def _level_fronts(cs: Sequence[HwConsts], g: Gemm, b1: int, m1: int, n1: int, res: tuple[bool, bool, bool]):
@@ -262,8 +272,8 @@ def _level_fronts(cs: Sequence[HwConsts], g: Gemm, b1: int, m1: int, n1: int, re
             caps = caps - g.b * sum(sz for sz, r in zip(sizes, res) if r)
         mode, ratio = front_mode(c, lv, weights)
         distinct, which = np.unique(caps, return_inverse=True)
-        fronts = [level_front(mm, g.k, nn, bits, weights, float(v), lv.split, lv.db, lv.parent, mode, ratio)
-                  for v in distinct]
+        fronts = level_fronts(mm, g.k, nn, bits, weights, tuple(float(v) for v in distinct), lv.split, lv.db,
+                              lv.parent, mode, ratio)
         if any(f.idx.size == 0 for f in fronts):
             return None
         if len(fronts) == 1:
@@ -291,7 +301,7 @@ def _union(fronts: list[LevelFront]) -> tuple[LevelFront, np.ndarray]:
 
 
 def front_mode(c: HwConsts, lv, weights) -> tuple[str, float]:
-    """How a tiled level's candidates are compared (see ``level_front``) and its parent's read/write ratio."""
+    """How a tiled level's candidates are compared (see ``level_fronts``) and its parent's read/write ratio."""
     parents = {p for p, w in zip(lv.parent, weights) if p is not None and w}
     if len(parents) > 1:
         return "general", 1.0

@@ -152,38 +152,78 @@ def level_table(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights
     return LevelTable(trips, tiles, order, factor, down, up, edge_down, edge_up, cap)
 
 
+def need_bits(table: LevelTable, split: bool) -> np.ndarray:
+    """Capacity (bits) one copy of each candidate's tiles needs: all operands in one capacity, or (``split``) the
+    largest, each operand having its own buffer of that capacity."""
+    return table.cap.max(axis=1) if split else table.cap.sum(axis=1)
+
+
 def fits(table: LevelTable, capacity_bits: float, split: bool, copies: int) -> np.ndarray:
-    """Which candidates fit ``copies`` copies of their tiles: all operands in one capacity, or each operand in
-    its own (``split``)."""
-    if split:
-        return (table.cap * copies <= capacity_bits).all(axis=1)
-    return table.cap.sum(axis=1) * copies <= capacity_bits
+    """Which candidates fit ``copies`` copies of their tiles."""
+    return need_bits(table, split) * copies <= capacity_bits
 
 
 def pareto_grouped(f1: np.ndarray, group: np.ndarray, f2: np.ndarray) -> np.ndarray:
     """Pareto indices over (f1, group, f2) when ``group`` takes few distinct values (all minimised; of equal
-    points the first): a point survives if it is on its own group's 2-D (f1, f2) front and no point of a smaller
-    group has f1 and f2 <= its own. Only points on their own group's front can dominate across groups (a point
-    off it is dominated within its group by one on it), so the second check runs on those alone."""
+    points the first)."""
+    return np.flatnonzero(pareto_grouped_masks(f1, group, f2, np.ones((1, f1.shape[0]), bool))[0])
+
+
+def pareto_grouped_masks(f1: np.ndarray, group: np.ndarray, f2: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """(subsets, points): whether each point is on the Pareto front over (f1, group, f2) of each subset (the rows of
+    ``masks``), all subsets at once. A point survives if it is on its own group's 2-D (f1, f2) front and no point
+    of a smaller group has f1 and f2 <= its own. Only points on their own group's front can dominate across groups
+    (a point off it is dominated within its group by one on it), so the second check runs on those alone."""
     n = f1.shape[0]
+    on = np.zeros(masks.shape, bool)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
+        return on
     levels, g = np.unique(group, return_inverse=True)
     y2 = f2 - f2.min()                       # bit counts: integers, exact in float64 with the offsets below
     o = np.lexsort((y2, f1, g))              # by group, then f1, then f2
-    y = y2[o] - g[o] * (y2.max() + 1.0)      # a running minimum that restarts at every group
-    prev = np.minimum.accumulate(np.concatenate(([np.inf], y[:-1])))
-    cand = np.sort(o[y < prev])
+    y = np.where(masks[:, o], y2[o] - g[o] * (y2.max() + 1.0), np.inf)   # a running minimum restarts per group
+    on[:, o] = y < _running_min_before(y)
     if len(levels) == 1:
-        return cand
+        return on
+    cand = np.flatnonzero(on.any(axis=0))
     x, gg, yy = f1[cand], g[cand], y2[cand]
     of = np.argsort(x, kind="stable")
-    run = np.full((len(levels), cand.size), np.inf)
-    run[gg[of], np.arange(cand.size)] = yy[of]
-    run = np.minimum.accumulate(np.minimum.accumulate(run, axis=1), axis=0)
+    run = np.full((masks.shape[0], len(levels), cand.size), np.inf)
+    run[:, gg[of], np.arange(cand.size)] = np.where(on[:, cand[of]], yy[of], np.inf)
+    run = np.minimum.accumulate(np.minimum.accumulate(run, axis=2), axis=1)
     last = np.searchsorted(x[of], x, side="right") - 1                # the last point with f1 <= own
-    covered = (gg > 0) & (run[np.maximum(gg - 1, 0), last] <= yy)
-    return cand[~covered]
+    covered = (gg > 0) & (run[:, np.maximum(gg - 1, 0), last] <= yy)
+    on[:, cand] &= ~covered
+    return on
+
+
+def _running_min_before(y: np.ndarray) -> np.ndarray:
+    """Per row, the least of the values before each position (inf at the first)."""
+    shifted = np.concatenate((np.full((y.shape[0], 1), np.inf), y[:, :-1]), axis=1)
+    return np.minimum.accumulate(shifted, axis=1)
+
+
+def pareto_masks(features: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """(subsets, rows): whether each row is on the Pareto front of each subset (the rows of ``masks``); one pass
+    for all subsets with one or two features, ``pareto`` per subset with more."""
+    n, k = features.shape
+    on = np.zeros(masks.shape, bool)
+    if n == 0:
+        return on
+    if k > 2:
+        for s, mask in enumerate(masks):
+            idx = np.flatnonzero(mask)
+            on[s, idx[pareto(features[idx])]] = True
+        return on
+    order = np.lexsort(features.T[::-1])
+    inside = masks[:, order]
+    if k == 1:
+        first = np.argmax(inside, axis=1)
+        on[np.flatnonzero(inside.any(axis=1)), order[first[inside.any(axis=1)]]] = True
+        return on
+    y = np.where(inside, features[order, 1], np.inf)
+    on[:, order] = y < _running_min_before(y)
+    return on
 
 
 def pareto(features: np.ndarray) -> np.ndarray:
