@@ -23,6 +23,7 @@ Energy: MACs x (MAC + pipeline registers) + every level's (R + W) x its energy p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -33,19 +34,20 @@ from .costs import DRAM, HwConsts
 
 class Ports:
     """Per-configuration constants of every level and DRAM (index ``len(levels)``): instances ``n``, bandwidths
-    ``rbw``/``wbw`` (bits/cycle per instance), energy per bit ``e_bit``, and MAC, pipeline-register, leakage, clock,
-    vector-lane constants. Held as one matrix (one row per constant, one column per configuration); ``take`` selects
-    configurations without copying, and a constant's row is gathered only when first read, as a view shaped
-    (C, 1, ..., 1)."""
+    ``rbw``/``wbw`` (bits/cycle per instance), energy per bit ``e_bit``, capacity ``cap`` (bits per instance; DRAM:
+    inf), and MAC, pipeline-register, leakage, clock, vector-lane and array-shape constants. Held as one matrix
+    (one row per constant, one column per configuration); ``take`` selects configurations without copying, and a
+    constant's row is gathered only when first read, as a view shaped (C, 1, ..., 1)."""
 
-    SCALARS = ("e_mac", "e_reg", "leak_w", "clock_hz", "lanes", "e_lane")
+    SCALARS = ("e_mac", "e_reg", "leak_w", "clock_hz", "lanes", "e_lane", "rows", "cols")
+    BLOCKS = 5             # per-level blocks of rows: n, rbw, wbw, e_bit, cap
 
     def __init__(self, matrix: np.ndarray, shared: list[bool], cores: int, ndim: int = 1,
                  idx: np.ndarray | None = None):
         self.matrix, self.shared, self.cores, self.ndim, self.idx = matrix, shared, cores, ndim, idx
         nj = len(shared)
         self._cache: dict[int, np.ndarray] = {}
-        self.n, self.rbw, self.wbw, self.e_bit = (_Rows(self, i * nj, nj) for i in range(4))
+        self.n, self.rbw, self.wbw, self.e_bit, self.cap = (_Rows(self, i * nj, nj) for i in range(self.BLOCKS))
 
     def row(self, r: int) -> np.ndarray:
         """Constant ``r`` (a row of the matrix) of the selected configurations."""
@@ -59,7 +61,7 @@ class Ports:
 
     def __getattr__(self, name: str):
         if name in Ports.SCALARS:
-            return self.row(4 * len(self.shared) + Ports.SCALARS.index(name))
+            return self.row(self.BLOCKS * len(self.shared) + Ports.SCALARS.index(name))
         raise AttributeError(name)
 
     @property
@@ -75,7 +77,8 @@ class Ports:
             lv = c.levels
             rows.append([x.instances for x in lv] + [1.0] + [x.read_bw for x in lv] + [c.dram_bw]
                         + [x.write_bw for x in lv] + [c.dram_bw] + [x.e_bit for x in lv] + [c.e_dram]
-                        + [c.e_mac, c.e_reg_per_mac, c.leak_w, c.clock_hz, c.lanes, c.e_lane])
+                        + [x.cap_bits for x in lv] + [math.inf]
+                        + [c.e_mac, c.e_reg_per_mac, c.leak_w, c.clock_hz, c.lanes, c.e_lane, c.rows, c.cols])
         return cls(np.asarray(rows, dtype=np.float64).T.copy(), [x.shared_port for x in c0.levels] + [True],
                    c0.cores, ndim)
 

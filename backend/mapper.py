@@ -252,11 +252,11 @@ def _features(t: tiling.LevelTable, groups: list, mode: str, edge_ratio: float) 
     return np.stack([np.stack(g, 1) for g in groups], 1).reshape(rows, -1).astype(np.float64)
 
 
-def _level_fronts(cs: Sequence[HwConsts], g: Gemm, b1: int, m1: int, n1: int, res: tuple[bool, bool, bool]):
+def _level_fronts(c: HwConsts, k: Ports, g: Gemm, b1: int, m1: int, n1: int, res: tuple[bool, bool, bool]):
     """Per level: None for the per-PE level, else (LevelFront, batch, instances, fits) where the front is the
-    union of the fronts at every capacity the configurations ``cs`` give the level and ``fits`` (C, F) says which
-    candidates each configuration can hold (None: all). None when some configuration fits no tile at some level."""
-    c = cs[0]
+    union of the fronts at every capacity the configurations (constants ``k``, structure of ``c``) give the level
+    and ``fits`` (C, F) says which candidates each configuration can hold (None: all). None when some
+    configuration fits no tile at some level."""
     bits = (c.bits_a, c.bits_b, c.bits_out, c.bits_acc)
     sizes = (g.m * g.k * c.bits_a, g.k * g.n * c.bits_b, g.m * g.n * c.bits_out)
     out = []
@@ -267,7 +267,7 @@ def _level_fronts(cs: Sequence[HwConsts], g: Gemm, b1: int, m1: int, n1: int, re
         mm, nn, bb = (m1, n1, b1) if lv.sharing == "per_core" else (g.m, g.n, g.b)
         outward_of_home = c.home != DRAM and i >= c.home
         weights = tuple(int(h and not (r and outward_of_home)) for h, r in zip(lv.holds, res))
-        caps = np.array([x.levels[i].cap_bits for x in cs], dtype=np.float64)
+        caps = k.cap[i]
         if i == c.home and not lv.split:
             caps = caps - g.b * sum(sz for sz, r in zip(sizes, res) if r)
         mode, ratio = front_mode(c, lv, weights)
@@ -320,6 +320,19 @@ def residency(c: HwConsts, g: Gemm, resident: tuple[bool, bool, bool]) -> tuple[
     home = c.levels[c.home]
     return _residency(g.b, g.m, g.k, g.n, c.bits_a, c.bits_b, c.bits_out, home.holds, home.cap_bits,
                       tuple(bool(r) for r in resident))
+
+
+def _by_residency(g: Gemm, cs: Sequence[HwConsts], resident: tuple[bool, bool, bool],
+                  k: Ports) -> dict[tuple, np.ndarray]:
+    """The configurations (positions) by their ``residency``, which depends on the home level's capacity alone."""
+    c = cs[0]
+    if c.home == DRAM:
+        return {residency(c, g, resident): np.arange(len(cs))}
+    _, first, which = np.unique(k.cap[c.home], return_index=True, return_inverse=True)
+    by: dict[tuple, list[int]] = {}
+    for u, i in enumerate(first):
+        by.setdefault(residency(cs[i], g, resident), []).append(u)
+    return {res: np.flatnonzero(np.isin(which.reshape(-1), us)) for res, us in by.items()}
 
 
 @functools.lru_cache(maxsize=65536)
@@ -622,11 +635,8 @@ def search(g: Gemm, cs: Sequence[HwConsts], resident: tuple[bool, bool, bool] = 
     n = len(cs)
     ports = ports or Ports.of(cs, 1)
     best = Best(np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf), [None] * n)
-    by_res: dict[tuple, list[int]] = {}
-    for i, c in enumerate(cs):
-        by_res.setdefault(residency(c, g, resident), []).append(i)
-    for res, idx in by_res.items():
-        k1 = ports if len(idx) == n else ports.take(np.array(idx), 1)
+    for res, idx in _by_residency(g, cs, resident, ports).items():
+        k1 = ports if len(idx) == n else ports.take(idx, 1)
         part = _search(g, [cs[i] for i in idx], res, target, keep_where, k1)
         for f in ("obj", "cycles", "energy"):
             getattr(best, f)[idx] = getattr(part, f)
@@ -639,11 +649,11 @@ def _search(g: Gemm, cs: Sequence[HwConsts], res: tuple[bool, bool, bool], targe
             k1: Ports) -> Best:
     c = cs[0]
     n = len(cs)
-    rows = np.array([x.rows for x in cs], dtype=np.int64)[:, None]
-    cols = np.array([x.cols for x in cs], dtype=np.int64)[:, None]
+    rows = k1.rows.astype(np.int64)[:, None]
+    cols = k1.cols.astype(np.int64)[:, None]
     best = Best(np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf), [None] * n)
     for split, b1, m1, n1 in splits(g, c.cores, c.core_split, c.tile_sizes):
-        fronts = _level_fronts(cs, g, b1, m1, n1, res)
+        fronts = _level_fronts(c, k1, g, b1, m1, n1, res)
         if fronts is None:
             continue
         choices = array_choices(c, m1, g.k, n1, int(rows.min()), int(cols.min()))
