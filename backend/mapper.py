@@ -649,8 +649,9 @@ def _search(g: Gemm, cs: Sequence[HwConsts], res: tuple[bool, bool, bool], targe
             k1: Ports) -> Best:
     c = cs[0]
     n = len(cs)
-    rows = k1.rows.astype(np.int64)[:, None]
-    cols = k1.cols.astype(np.int64)[:, None]
+    shapes, shape_of = np.unique(np.stack([k1.rows, k1.cols], 1).astype(np.int64), axis=0, return_inverse=True)
+    shape_of = shape_of.reshape(-1)
+    rows, cols = shapes[:, :1], shapes[:, 1:]          # the distinct array shapes; the array stage runs on those
     best = Best(np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf), [None] * n)
     for split, b1, m1, n1 in splits(g, c.cores, c.core_split, c.tile_sizes):
         fronts = _level_fronts(c, k1, g, b1, m1, n1, res)
@@ -658,6 +659,7 @@ def _search(g: Gemm, cs: Sequence[HwConsts], res: tuple[bool, bool, bool], targe
             continue
         choices = array_choices(c, m1, g.k, n1, int(rows.min()), int(cols.min()))
         cc, array_rw = array_stage(c, rows, cols, choices, b1, m1, g.k, n1)
+        cc, array_rw = cc[shape_of], [(r[shape_of], w[shape_of]) for r, w in array_rw]
         stages = _stages(fronts)
         bound = _Bound(k1, stages, cc, g.macs, array_rw)
         s0, first = _start(k1, g.macs, cc, array_rw, stages)

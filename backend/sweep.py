@@ -1,8 +1,9 @@
 """Fast path for the search: latency, energy and area of one or more graphs on many hardware configurations.
 
 Configurations are grouped by their structure (``HwConsts.structure``: everything that fixes the mapper's candidate
-tables); within a group, numbers that only scale costs (PE array shape, bandwidths, energies, clock, lanes) vary.
-Each group runs the mapper's own exact search (``mapper.search``) and the same vector equation
+tables); within a group, numbers that only scale costs (PE array shape, bandwidths, energies, clock, lanes) vary, and
+so does the resident share of the home level: an op runs once for all the configurations that place its tensors
+alike. Each group runs the mapper's own exact search (``mapper.search``) and the same vector equation
 (``vector.vector_cost``) vectorised across its configurations, so results equal ``estimate()`` per configuration
 by construction (tests check it anyway).
 """
@@ -10,7 +11,7 @@ by construction (tests check it anyway).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -72,7 +73,8 @@ def _work(op: ir.Op, graph: ir.Graph, cs: Sequence[HwConsts], ports: Ports, home
         if fused is None:
             return cy_u, en_u, False
         launch = c.launch_cycles
-        fused_l = (np.asarray(fused[0]) + launch, fused[1] + np.reshape(leakage_j(ports.leak_w, launch, ports.clock_hz), -1))
+        launch_j = np.reshape(leakage_j(ports.leak_w, launch, ports.clock_hz), -1)
+        fused_l = (np.asarray(fused[0]) + launch, fused[1] + launch_j)
         use = objective(target, fused_l[0], fused_l[1]) <= objective(target, cy_u, en_u)
         if attention == "fused":
             use = np.isfinite(fused[0])
@@ -103,22 +105,43 @@ def _work(op: ir.Op, graph: ir.Graph, cs: Sequence[HwConsts], ports: Ports, home
 
 def _group(graphs: Sequence[ir.Graph], hws: Sequence[Hardware], cs: Sequence[HwConsts], target: str,
            attention: str):
-    """Latency (s) and energy (J) of the graphs on configurations of one structure."""
-    c = cs[0]
+    """Latency (s) and energy (J) of the graphs on configurations of one structure but for the resident share of
+    the home level (which decides where activations live): each op runs once for all the configurations that
+    agree on where its tensors live."""
     ports = Ports.of(cs)
     n = len(cs)
     cycles = np.zeros(n)
     energy = np.zeros(n)
     vu = hws[0].vector_unit
+    shares: dict[float, list[int]] = {}
+    for i, c in enumerate(cs):
+        shares.setdefault(c.resident_bits, []).append(i)
+    reps = [cs[idx[0]] for idx in shares.values()]
+    views: dict[tuple[int, ...], tuple] = {}
     for graph in graphs:
-        homes = tensor_homes(graph, c)
+        homes = [tensor_homes(graph, c) for c in reps]
         fused = fusable_inputs(graph)
         for op, k in graph.weighted_ops():
-            loc = tuple("local" if (op.name, a.tensor) in fused else homes[a.tensor] for a in op.inputs)
-            cy, en = _op_arrays(op, graph, cs, ports, homes, loc, target, vu, attention)
-            cycles += k * np.reshape(cy, -1)
-            energy += k * np.reshape(en, -1)
+            for members, loc in _placements(op, fused, homes).items():
+                if members not in views:
+                    idx = np.sort(np.concatenate([shares[reps[m].resident_bits] for m in members]))
+                    views[members] = (idx, [cs[i] for i in idx], ports if idx.size == n else ports.take(idx, 1))
+                idx, sub, sub_ports = views[members]
+                cy, en = _op_arrays(op, graph, sub, sub_ports, homes[members[0]], loc, target, vu, attention)
+                cycles[idx] += k * np.reshape(cy, -1)
+                energy[idx] += k * np.reshape(en, -1)
     return cycles / ports.clock_hz.reshape(-1), energy
+
+
+def _placements(op: ir.Op, fused: set, homes: list[dict[str, str]]) -> dict[tuple[int, ...], tuple]:
+    """The resident shares (positions in ``homes``) that place an op's inputs and output alike, with the inputs'
+    places; a fused attention op stays per share (its intermediates are placed by each share's own rule)."""
+    out: dict[tuple, list[int]] = {}
+    for m, h in enumerate(homes):
+        loc = tuple("local" if (op.name, a.tensor) in fused else h[a.tensor] for a in op.inputs)
+        key = (m,) if op.kind == ir.OpKind.ATTENTION else ()
+        out.setdefault(key + (loc, h[op.output.tensor]), []).append(m)
+    return {tuple(ms): key[-2] for key, ms in out.items()}
 
 
 def sweep(graphs: ir.Graph | Iterable[ir.Graph], hardware: Sequence[Hardware], target: str = "edp",
@@ -136,7 +159,8 @@ def sweep(graphs: ir.Graph | Iterable[ir.Graph], hardware: Sequence[Hardware], t
     cs = [consts_of(h, a) for h, a in zip(hws, areas)]
     groups: dict[tuple, list[int]] = {}
     for i, c in enumerate(cs):
-        key = c.structure() + (tuple(sorted(hws[i].vector_unit.cycles_per_element.items())),)
+        vector = tuple(sorted(hws[i].vector_unit.cycles_per_element.items()))
+        key = replace(c, resident_bits=0.0).structure() + (vector,)        # shares of the home level: see _group
         groups.setdefault(key, []).append(i)
     lat = np.zeros(n)
     en = np.zeros(n)
