@@ -272,19 +272,25 @@ def _level_fronts(c: HwConsts, k: Ports, g: Gemm, b1: int, m1: int, n1: int, res
             caps = caps - g.b * sum(sz for sz, r in zip(sizes, res) if r)
         mode, ratio = front_mode(c, lv, weights)
         distinct, which = np.unique(caps, return_inverse=True)
-        fronts = level_fronts(mm, g.k, nn, bits, weights, tuple(float(v) for v in distinct), lv.split, lv.db,
-                              lv.parent, mode, ratio)
+        key = (mm, g.k, nn, bits, weights, tuple(float(v) for v in distinct), lv.split, lv.db, lv.parent, mode, ratio)
+        fronts = level_fronts(*key)
         if any(f.idx.size == 0 for f in fronts):
             return None
         if len(fronts) == 1:
             out.append((fronts[0], bb, lv.instances, None))
             continue
-        f, member = _union(fronts)
+        f, member = _level_union(*key)
         out.append((f, bb, lv.instances, (member, which)))    # each configuration: its own capacity's front
     return out
 
 
-def _union(fronts: list[LevelFront]) -> tuple[LevelFront, np.ndarray]:
+@functools.lru_cache(maxsize=4096)
+def _level_union(*key) -> tuple[LevelFront, np.ndarray]:
+    """``level_fronts(*key)`` as one list of candidates, and which of them each capacity's front has."""
+    return _union(level_fronts(*key))
+
+
+def _union(fronts: Sequence[LevelFront]) -> tuple[LevelFront, np.ndarray]:
     """The candidates of several fronts of one table (a (row, double-buffered) pair once), and which of them each
     front has (fronts x candidates)."""
     key = np.concatenate([f.idx * 2 + f.db for f in fronts])
@@ -518,6 +524,17 @@ def _ragged(counts: np.ndarray, cls: np.ndarray, order: np.ndarray) -> tuple[np.
     return rows, order.ravel().take(cls.take(rows) * order.shape[1] + pos)
 
 
+def _unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``x`` in lexicographic order: the position of each one's first occurrence, and which
+    of them each row is (``np.unique(x, axis=0, return_index=True, return_inverse=True)``, faster)."""
+    order = np.lexsort(x.T[::-1])
+    ordered = x[order]
+    new = np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)]
+    which = np.empty(x.shape[0], dtype=np.int64)
+    which[order] = np.cumsum(new) - 1
+    return order[new], which
+
+
 def _classes(k: Ports, st: Stage, nl: int) -> tuple[np.ndarray, np.ndarray]:
     """Configurations with equal constants at stage ``st``'s level and its parents and the same front: the class
     of each configuration and one representative per class (cached on ``k``: the same for every GEMM)."""
@@ -530,8 +547,8 @@ def _classes(k: Ports, st: Stage, nl: int) -> tuple[np.ndarray, np.ndarray]:
     hit = cache.get(key)
     if hit is None:
         cols = [k.row(r) for r in rows] + ([] if which is None else [which.astype(np.float64)])
-        _, rep, inv = np.unique(np.stack(cols, 1), axis=0, return_index=True, return_inverse=True)
-        hit = cache[key] = (inv.reshape(-1), rep)
+        rep, inv = _unique_rows(np.stack(cols, 1))
+        hit = cache[key] = (inv, rep)
     return hit
 
 
@@ -649,9 +666,9 @@ def _search(g: Gemm, cs: Sequence[HwConsts], res: tuple[bool, bool, bool], targe
             k1: Ports) -> Best:
     c = cs[0]
     n = len(cs)
-    shapes, shape_of = np.unique(np.stack([k1.rows, k1.cols], 1).astype(np.int64), axis=0, return_inverse=True)
-    shape_of = shape_of.reshape(-1)
-    rows, cols = shapes[:, :1], shapes[:, 1:]          # the distinct array shapes; the array stage runs on those
+    shape = np.stack([k1.rows, k1.cols], 1).astype(np.int64)
+    first, shape_of = _unique_rows(shape)
+    rows, cols = shape[first, :1], shape[first, 1:]    # the distinct array shapes; the array stage runs on those
     best = Best(np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf), [None] * n)
     for split, b1, m1, n1 in splits(g, c.cores, c.core_split, c.tile_sizes):
         fronts = _level_fronts(c, k1, g, b1, m1, n1, res)
