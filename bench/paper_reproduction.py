@@ -30,8 +30,9 @@ from scipy.stats import spearmanr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-import backend  # noqa: E402
 import paper_models as pm  # noqa: E402
+
+import backend  # noqa: E402
 
 bc = importlib.import_module("backend.carbon")
 RESULTS = ROOT / "bench" / "results" / "paper_reproduction.json"

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tests" / "backend"))
 from backend_graphs import gemm  # noqa: E402
 
 import backend  # noqa: E402
+
 estimate_module = importlib.import_module("backend.estimate")
 from backend.costs import consts  # noqa: E402
 
