@@ -67,10 +67,10 @@ UNITS = {"clock_hz": "Hz", "hbm_bytes_per_s": "B/s", "kernel_launch_s": "s", "st
 NOTES = {
     "clock_hz": "effective SM/tensor-core clock; datasheet 1.83 GHz (989.4 TFLOP/s), measured SM clock 1.40-1.98 GHz "
                 "(power-capped under dense work)",
-    "hbm_bytes_per_s": "effective HBM3e bandwidth (read + write) of the workloads' kernels; datasheet 4.8 TB/s; measured "
-                       "1.8-4.4 TB/s for streaming kernels beyond L2 (layernorm 1.8, softmax 2.7, copy 2.7-4.1, add "
-                       "4.4: microbenchmarks of the measurement file); the fit split's MAPE is flat within 1 pp from "
-                       "the grid's floor (2.1 TB/s) to the datasheet figure",
+    "hbm_bytes_per_s": "effective HBM3e bandwidth (read + write) of the workloads' kernels; datasheet 4.8 TB/s; "
+                       "measured 1.8-4.4 TB/s for streaming kernels beyond L2 (layernorm 1.8, softmax 2.7, copy "
+                       "2.7-4.1, add 4.4: microbenchmarks of the measurement file); the fit split's MAPE is flat "
+                       "within 1 pp from the grid's floor (2.1 TB/s) to the datasheet figure",
     "kernel_launch_s": "fixed time per kernel (launch, prologue, wave tail and inter-kernel gap); measured 0.73 us "
                        "(empty) to 1.04 us (tiny) per kernel in a CUDA graph",
     "static_power_w": "board power that does not scale with work; measured idle 118.6-119.3 W (context open); the "
@@ -313,7 +313,8 @@ def header(argv: list[str], meas_header: dict) -> dict:
 
 
 def _yaml_float(x: float) -> str:
-    """Six significant digits that YAML 1.1 reads back as a float (it needs a dot in the mantissa: 2e-06 is a string)."""
+    """Six significant digits that YAML 1.1 reads back as a float (it needs a dot in the mantissa: 2e-06 is a
+    string)."""
     text = f"{x:.6g}"
     mantissa, e, exponent = text.partition("e")
     return text if "." in mantissa or not e else f"{mantissa}.0e{exponent}"
