@@ -72,6 +72,13 @@ BENCHES = (
     Bench("gpu_measure", ("bench/gpu_measure.py", "--out", "bench/results"),
           ("bench/results/gpu_h200_measurements.json",), 9, needs=("gpu",)),
     Bench("gpu_summary", ("bench/gpu_summary.py",), ("bench/results/gpu_h200_summary.md",), 0.1),
+    # lowering the 122 workloads fills .catx-cache/gpu_lowered/ the first time (~30 min); the fit itself ~4 min
+    Bench("gpu_calibrate", ("bench/gpu_calibrate.py",),
+          ("bench/results/gpu_calibration.json", "backend/data/tech/gpu_calibration.yaml"), 35),
+    Bench("gpu_calibration_plot", ("bench/gpu_calibrate.py", "--plot", "docs/gpu_calibration.png"),
+          ("docs/gpu_calibration.png",), 0.1),
+    Bench("fusion_edge_direction", ("bench/fusion_edge_direction.py",),
+          ("bench/results/fusion_edge_direction.json",), 1.5),
     Bench("zigzag_compare", ("bench/zigzag_compare.py", "--arrays", "32x32,128x128", "--dataflows", "os,ws"),
           ("bench/results/zigzag_compare.json", "bench/results/zigzag_compare.txt"), 2, needs=("peer:zigzag",)),
     Bench("scalesim_compare", ("bench/scalesim_compare.py",),
@@ -81,7 +88,7 @@ BENCHES = (
 # Scripts in bench/ that are not benches themselves: called by a bench, or this tooling.
 HELPERS = ("bench/provenance.py", "bench/run_all.py", "bench/scalesim_run.py", "bench/zigzag_run.py",
            "bench/gpu_workloads.py", "bench/paper_models.py", "bench/paper_doc.py", "bench/fuzz_cases.py",
-           "bench/fuzz_actions.py")
+           "bench/fuzz_actions.py", "bench/gpu_lowered.py")
 PEER_MODULES = {"peer:scalesim": "scalesim", "peer:zigzag": "zigzag"}
 
 
