@@ -81,7 +81,8 @@ def sweep_setting(graphs: list[ir.Graph], space: list[dict], hws: list[backend.H
 
 
 def header(argv: list[str]) -> dict:
-    return {"script": "bench/fusion_edge_direction.py", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    return {"script": "bench/fusion_edge_direction.py",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
             "python": platform.python_version(), "command": "python bench/fusion_edge_direction.py " + " ".join(argv),
             "load_average": os.getloadavg(), "model": MODEL, "towers": ["image", "text"], "bits": 8,
