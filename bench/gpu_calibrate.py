@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -60,7 +61,10 @@ SOURCE = "fitted by bench/gpu_calibrate.py on the fit split of bench/results/gpu
 
 # The datasheet starting point (backend/data/tech/gpus.yaml, h200_sxm_141gb): tensor clock behind the datasheet
 # rates, HBM3e bandwidth, a small kernel in a CUDA graph (measured), idle board power (measured), tech tables as is.
-DATASHEET = {"clock_hz": 1.83e9, "hbm_bytes_per_s": 4.8e12, "kernel_launch_s": 1.04e-6, "static_power_w": 118.9,
+SHEET = yaml.safe_load((ROOT / "backend" / "data" / "tech" / "gpus.yaml").read_text())["gpus"]["h200_sxm_141gb"]
+DATASHEET = {"clock_hz": SHEET["tensor_clock_mhz"]["value"] * 1e6,
+             "hbm_bytes_per_s": SHEET["memory_bandwidth_gb_per_s"]["value"] * 1e9,
+             "kernel_launch_s": SHEET["kernel_time_s"]["value"], "static_power_w": SHEET["idle_power_w"]["value"],
              "dynamic_energy_scale": 1.0}
 UNITS = {"clock_hz": "Hz", "hbm_bytes_per_s": "B/s", "kernel_launch_s": "s", "static_power_w": "W",
          "dynamic_energy_scale": "x"}

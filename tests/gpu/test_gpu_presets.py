@@ -3,6 +3,7 @@ bandwidths, precisions (a typed error otherwise), and the h200 preset's fitted c
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from backend import HardwareError
 
 ROOT = Path(__file__).resolve().parents[2]
 GPUS = yaml.safe_load((ROOT / "backend" / "data" / "tech" / "gpus.yaml").read_text())["gpus"]
+MEASURED = json.loads((ROOT / "bench" / "results" / "gpu_h200_measurements.json").read_text())
 FITTED = yaml.safe_load((ROOT / "backend" / "data" / "tech" / "gpu_calibration.yaml").read_text())["h200"]
 BOARDS = {"a100": "a100_sxm4_80gb", "h100": "h100_sxm5_80gb", "h200": "h200_sxm_141gb"}
 MIB, KIB = 2 ** 20, 2 ** 10
@@ -51,6 +53,37 @@ def test_memory_levels_follow_the_datasheet(name):
     assert hw.dram.kind.lower() == sheet(name, "memory_kind").lower()
     assert hw.vector_unit.lanes == sheet(name, "fp32_cores_per_sm")
     assert hw.tensor_unit.core_split == "tiles"
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_on_chip_bandwidths_are_the_data_files(name):
+    hw = backend.presets.get(name)
+    _, smem, l2 = hw.memory
+    word_bytes = hw.word_bits / 8
+    assert smem.bw_words_per_cycle * word_bytes == sheet(name, "shared_memory_bytes_per_cycle_per_sm")
+    assert l2.bw_words_per_cycle * word_bytes == sheet(name, "l2_bytes_per_cycle")
+
+
+@pytest.mark.parametrize("name", ["a100", "h100"])
+def test_datasheet_presets_take_time_per_kernel_and_static_power_from_the_data_file(name):
+    hw = backend.presets.get(name)
+    assert hw.kernel_launch_s == sheet(name, "kernel_time_s")
+    assert hw.static_power_w == sheet(name, "static_power_w")
+
+
+def test_h200_time_per_kernel_entry_is_the_measured_one():
+    launch = MEASURED["microbenchmarks"]["launch"]
+    entry = GPUS[BOARDS["h200"]]["kernel_time_s"]
+    assert entry["value"] == pytest.approx(launch["graph_s_per_kernel"], abs=0.005e-6)
+    assert entry["low"] == pytest.approx(launch["graph_s_per_empty_kernel"], abs=0.005e-6)
+
+
+def test_calibrations_datasheet_starting_point_is_the_data_file():
+    stored = json.loads((ROOT / "bench" / "results" / "gpu_calibration.json").read_text())["constants"]
+    assert stored["clock_hz"]["datasheet"] == sheet("h200", "tensor_clock_mhz") * 1e6
+    assert stored["hbm_bytes_per_s"]["datasheet"] == sheet("h200", "memory_bandwidth_gb_per_s") * 1e9
+    assert stored["kernel_launch_s"]["datasheet"] == sheet("h200", "kernel_time_s")
+    assert stored["static_power_w"]["datasheet"] == sheet("h200", "idle_power_w")
 
 
 @pytest.mark.parametrize("name", ["a100", "h100"])
