@@ -43,7 +43,7 @@ def as_gemm(op: ir.Op) -> Gemm:
             c = "b"
         elif d in b and d in out:
             c = "n"
-        elif d in out:
+        elif d in out or s == 1:        # a size-1 dim a fused reshape dropped from the output changes nothing
             c = "m"
         else:
             raise MappingError(f"op {op.name!r}: dim {d!r} is neither reduced nor in the output; cannot map it "

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ir import Graph, merge
+from ir import Graph, fuse as fuse_graph, merge
 
 from .errors import BindingError, ModelSpecError
 from .gemm import gemm_graph, parse_gemm
@@ -19,8 +19,12 @@ SPEC_FORMS = ("openclip:ARCH (e.g. openclip:ViT-B-16)", "gemm:M,K,N", "PATH.onnx
 
 def load(spec: str, tower: str = "image", bits: int = 8, batch: int = 1, dims: dict[str, int] | None = None,
          shapes: dict[str, list[int]] | None = None, keep_weight_compute: bool = False,
-         moe_load: LoadModel | str | list[float] | None = None) -> Graph:
+         moe_load: LoadModel | str | list[float] | None = None, fuse: bool = True) -> Graph:
     """Lower the model named by ``spec`` to a validated IR graph with repeated layers folded.
+
+    ``fuse`` (default) runs the IR's fusion passes (``ir.fuse``: mask artefacts dropped, attention as one fused
+    op, bias/activation/normalisation epilogues joined to their contraction), as a transformer compiler would;
+    MACs are unchanged. ``fuse=False`` gives the graph exactly as the importer produced it.
 
     ``tower`` picks a CLIP tower (image, text, both); ``dims``/``shapes`` bind an ONNX model's dynamic dims;
     ``keep_weight_compute`` keeps compute on weights alone as ops (by default it is folded and reported in
@@ -34,16 +38,21 @@ def load(spec: str, tower: str = "image", bits: int = 8, batch: int = 1, dims: d
         raise BindingError(f"--dim/--shape (dims=/shapes=) bind an ONNX model's inputs; {spec!r} is not an ONNX "
                            "file (torch models take their shapes from their example inputs)")
     if spec.startswith("openclip:"):
-        return copy.deepcopy(_openclip(spec.split(":", 1)[1], tower, bits, batch, keep_weight_compute))
-    if spec.startswith("gemm:"):
-        return gemm_graph(*parse_gemm(spec.split(":", 1)[1]), bits=bits)
-    if is_onnx:
+        g = copy.deepcopy(_openclip(spec.split(":", 1)[1], tower, bits, batch, keep_weight_compute))
+    elif spec.startswith("gemm:"):
+        g = gemm_graph(*parse_gemm(spec.split(":", 1)[1]), bits=bits)
+    elif is_onnx:
         from .onnx_import import load_onnx
-        return load_onnx(spec, dims=dims, shapes=shapes, bits=bits, keep_weight_compute=keep_weight_compute,
-                         moe_load=load_model)
-    if ":" in spec and not Path(spec).exists():
-        return _module_spec(spec, bits, keep_weight_compute, load_model)
-    raise ModelSpecError(f"model spec {spec!r} names no known model; forms: {', '.join(SPEC_FORMS)}")
+        g = load_onnx(spec, dims=dims, shapes=shapes, bits=bits, keep_weight_compute=keep_weight_compute,
+                      moe_load=load_model)
+    elif ":" in spec and not Path(spec).exists():
+        g = _module_spec(spec, bits, keep_weight_compute, load_model)
+    else:
+        raise ModelSpecError(f"model spec {spec!r} names no known model; forms: {', '.join(SPEC_FORMS)}")
+    if fuse:
+        g = fuse_graph(g)
+    g.meta["fused"] = bool(fuse)
+    return g
 
 
 @lru_cache(maxsize=16)

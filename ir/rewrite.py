@@ -88,6 +88,8 @@ class Editor:
             b.ops = tuple(members.get(b.name, ()))
         g.blocks = [b for b in g.blocks if b.ops]
         gone = self.used_before - self.used()
+        # a derived weight names its origin (tied weights count once there): the origin stays while it survives
+        gone -= {r for n, t in g.tensors.items() if n not in gone for r in t.origin}
         g.tensors = {n: t for n, t in g.tensors.items() if n not in gone}
         facts.prune(g)
         return g

@@ -45,6 +45,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shape", action="append", metavar="INPUT=D0,D1,..", help="bind an ONNX input's whole shape")
     p.add_argument("--keep-weight-compute", action="store_true",
                    help="keep compute on weights alone as ops (default: fold it, as a compiler would, and report it)")
+    p.add_argument("--no-fuse", action="store_true",
+                   help="keep the graph as imported (default: run the IR fusion passes: attention as one fused op, "
+                        "bias/activation/normalisation epilogues joined to their contraction, mask no-ops dropped)")
     p.add_argument("--moe-load", metavar="LOAD", default="uniform",
                    help="tokens per expert of mixture-of-experts layers: uniform (default), skewed:S (Zipf "
                         "exponent S), or per-expert shares such as 0.4,0.3,0.2,0.1")
@@ -60,7 +63,7 @@ def load_from_args(args: argparse.Namespace):
         raise CatxError(f"--bits must be >= 1, got {bits}")
     return frontend.load(args.spec, tower=args.tower, bits=bits, dims=dims, shapes=shapes,
                          keep_weight_compute=getattr(args, "keep_weight_compute", False),
-                         moe_load=getattr(args, "moe_load", None))
+                         moe_load=getattr(args, "moe_load", None), fuse=not getattr(args, "no_fuse", False))
 
 
 def folded_line(g, macs: int) -> str:

@@ -115,7 +115,7 @@ def test_modes_and_sweep_agree_on_a_fused_model(gpt2):
 
 
 def test_fused_epilogue_overlaps_its_gemm_and_keeps_work(gpt2):
-    plain = frontend.load("frontend.zoo:gpt2")
+    plain = frontend.load("frontend.zoo:gpt2", fuse=False)
     hw = backend.presets.get("catransformers-edge")
     a, b = backend.estimate(plain, hw), backend.estimate(gpt2, hw, attention="unfused")
     assert a.macs == b.macs

@@ -12,7 +12,7 @@ def contraction_sources(g: ir.Graph) -> list[str]:
 
 
 def test_torch_ops_carry_module_paths_and_blocks_show_the_pattern():
-    g = frontend.load("frontend.zoo:vit")
+    g = frontend.load("frontend.zoo:vit", fuse=False)
     assert contraction_sources(g) == ["stem", "blocks.*.attn.q", "blocks.*.attn.k", "blocks.*.attn.v", "blocks.*.attn",
                                       "blocks.*.attn", "blocks.*.attn.o", "blocks.*.up", "blocks.*.down", "head"]
     (up,) = [o for o in g.ops if ir.is_contraction(o) and o.dims == {"m": 17, "n": 512, "k": 128}]
@@ -25,7 +25,7 @@ def test_torch_ops_carry_module_paths_and_blocks_show_the_pattern():
 
 def test_vit_b16_ffn_up_projection_is_named_after_its_module():
     """The FFN up-projection of ViT-B/16 (197 tokens x 768 -> 3072) is ``visual.transformer.resblocks.*.mlp.c_fc``."""
-    g = frontend.load("openclip:ViT-B-16", tower="image")
+    g = frontend.load("openclip:ViT-B-16", tower="image", fuse=False)
     (up,) = [o for o in g.ops if ir.is_contraction(o) and o.dims == {"m": 197, "n": 3072, "k": 768}]
     assert up.source == "visual.transformer.resblocks.*.mlp.c_fc"
     (down,) = [o for o in g.ops if ir.is_contraction(o) and o.dims == {"m": 197, "n": 768, "k": 3072}]
@@ -57,7 +57,7 @@ def _tiny_onnx(path, namespaced: bool):
 
 @pytest.mark.parametrize("namespaced, expect", [(True, ["encoder.fc", ""]), (False, ["node_MatMul_7", "node_relu"])])
 def test_onnx_ops_carry_namespace_or_node_name(tmp_path, namespaced, expect):
-    g = frontend.load(str(_tiny_onnx(tmp_path / "m.onnx", namespaced)))
+    g = frontend.load(str(_tiny_onnx(tmp_path / "m.onnx", namespaced)), fuse=False)
     assert [o.source for o in g.ops] == expect
     assert [o.provenance[-1] for o in g.ops] == ["node_MatMul_7", "node_relu"]
 
@@ -69,13 +69,13 @@ def test_onnx_path_names_match_torch_path(tmp_path):
     module, inputs = zoo.vit()
     path = tmp_path / "vit.onnx"
     torch.onnx.export(module, inputs, str(path), dynamo=True, external_data=False)
-    onnx_g, torch_g = frontend.load(str(path)), frontend.load_module(module, inputs)
+    onnx_g, torch_g = frontend.load(str(path), fuse=False), frontend.load_module(module, inputs)
     assert contraction_sources(onnx_g) == contraction_sources(torch_g)
     assert ir.totals(onnx_g).macs == ir.totals(torch_g).macs
 
 
 def test_ir_json_keeps_sources(tmp_path):
-    g = frontend.load("frontend.zoo:gpt2")
+    g = frontend.load("frontend.zoo:gpt2", fuse=False)
     ir.save(g, tmp_path / "g.json")
     back = ir.load(tmp_path / "g.json")
     assert back == g and "blocks.*.attn.q" in [o.source for o in back.ops]
