@@ -81,6 +81,20 @@ class TensorUnit(_Part):
             raise ValueError("at least one dataflow is needed (allowed: os, ws, is)")
         return tuple(dict.fromkeys(v))
 
+    @field_validator("tile_sizes")
+    @classmethod
+    def _tiles(cls, v: tuple) -> tuple:
+        if not v or any(t < 1 for t in v):
+            raise ValueError(f"tile_sizes must list at least one size >= 1 (e.g. [64, 128, 256]), got {list(v)}")
+        return tuple(dict.fromkeys(v))
+
+    @field_validator("precisions")
+    @classmethod
+    def _precisions(cls, v: tuple | None) -> tuple | None:
+        if v is not None and (not v or any(b < 1 for b in v)):
+            raise ValueError(f"precisions must list at least one bit width >= 1 (or be omitted), got {list(v)}")
+        return v
+
 
 class VectorUnit(_Part):
     lanes: int = Field(gt=0)

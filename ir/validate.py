@@ -37,6 +37,8 @@ def validate(graph: Graph) -> Graph:
                 raise IRValidationError(f"{where}: reduction dim {r!r} is not one of its dims {list(op.dims)}")
         if op.bits < 1:
             raise IRValidationError(f"{where}: bits must be >= 1, got {op.bits}")
+        if op.kind == OpKind.ATTENTION:
+            _check_attention(op, where)
         used: set[str] = set()
         for role, acc in [*(("input", a) for a in op.inputs), ("output", op.output)]:
             t = graph.tensors.get(acc.tensor)
@@ -93,3 +95,16 @@ def validate(graph: Graph) -> Graph:
         if unknown:
             raise IRValidationError(f"block {b.name!r}: weights {unknown} are not declared tensors")
     return graph
+
+
+ATTENTION_DIMS = ("q", "kv", "d", "dv")
+
+
+def _check_attention(op, where: str) -> None:
+    """A fused attention op reads query, key and value first (masks and biases after) over dims q, kv, d, dv."""
+    if len(op.inputs) < 3:
+        raise IRValidationError(f"{where}: an attention op reads query, key and value (3 inputs, then any masks), "
+                                f"has {len(op.inputs)}")
+    missing = [d for d in ATTENTION_DIMS if d not in op.dims]
+    if missing:
+        raise IRValidationError(f"{where}: an attention op needs dims {list(ATTENTION_DIMS)}; {missing} missing")

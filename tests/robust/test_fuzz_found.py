@@ -98,3 +98,24 @@ def test_onnx_input_without_element_type(tmp_path):
     onnx.save(m, p)
     with pytest.raises(CatxError, match="input 'x' has no element type"):
         frontend.load_onnx(p)
+
+
+@pytest.mark.parametrize("field,value", [("tile_sizes", []), ("tile_sizes", [0, 64]), ("precisions", [])])
+def test_gpu_tile_and_precision_lists_must_hold_a_value(field, value):
+    """Fuzz (after the GPU presets landed): h100 with tensor_unit.tile_sizes emptied estimated inf latency."""
+    import backend
+    doc = backend.presets.get("h100").model_dump(mode="json")
+    doc["tensor_unit"][field] = value
+    with pytest.raises(HardwareError, match=field):
+        Hardware.from_dict(doc, "h100-mutated.yaml")
+
+
+def test_attention_op_without_its_inputs_is_refused():
+    """Fuzz: an IR document whose attention op lost an input raised IndexError deep in the backend."""
+    import ir
+    g = frontend.load("frontend.zoo:gpt2")
+    doc = ir.to_dict(g)
+    att = next(o for o in doc["ops"] if o["kind"] == "attention")
+    del att["inputs"][0]
+    with pytest.raises(ir.IRValidationError, match="query, key and value"):
+        ir.from_dict(doc, "g.json")
