@@ -39,6 +39,8 @@ def validate(graph: Graph) -> Graph:
             raise IRValidationError(f"{where}: bits must be >= 1, got {op.bits}")
         if op.kind == OpKind.ATTENTION:
             _check_attention(op, where)
+        elif op.kind.category == "contraction" and len(op.inputs) < 2:
+            raise IRValidationError(f"{where}: a contraction multiplies two operands, has {len(op.inputs)} input(s)")
         used: set[str] = set()
         for role, acc in [*(("input", a) for a in op.inputs), ("output", op.output)]:
             t = graph.tensors.get(acc.tensor)

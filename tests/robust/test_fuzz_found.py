@@ -119,3 +119,7 @@ def test_attention_op_without_its_inputs_is_refused():
     del att["inputs"][0]
     with pytest.raises(ir.IRValidationError, match="query, key and value"):
         ir.from_dict(doc, "g.json")
+    doc = ir.to_dict(frontend.gemm_graph(8, 8, 8))
+    del doc["ops"][0]["inputs"][0]
+    with pytest.raises(ir.IRValidationError, match="a contraction multiplies two operands, has 1 input"):
+        ir.from_dict(doc, "g.json")
