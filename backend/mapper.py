@@ -210,21 +210,12 @@ def level_fronts(m: int, k: int, n: int, bits: tuple[int, int, int, int], weight
     partial sums -- drains are partial sums plus the final outputs -- and first fill + ``edge_ratio`` x last drain,
     ``edge_ratio`` being the parent's read/write bandwidth ratio), "general" (several parents: everything per
     parent)."""
-    held = tuple(None if w == 0 else p for w, p in zip(weights, parent))
-    orders = {"shared": "total", "split": "psum", "general": "all"}[mode]
-    t = tiling.level_table(m, k, n, bits, weights, orders)
-    parents, groups = _by_parent(t, held)
-    feats = _features(t, groups, mode, edge_ratio)
+    t, parents, groups, feats, one, points = _level_points(m, k, n, bits, weights, split, parent, mode, edge_ratio)
     caps = np.asarray(capacities_bits, dtype=np.float64)[:, None]
-    one = tiling.need_bits(t, split)
     copies_list = (2, 1) if db_allowed else (1,)
-    on = []
-    for copies in copies_list:
-        masks = one * copies <= caps
-        if mode == "split" and groups:
-            on.append(tiling.pareto_grouped_masks(feats[:, 0], feats[:, 1], feats[:, 2], masks))
-        else:
-            on.append(tiling.pareto_masks(feats, masks))
+    masks = np.concatenate([one * copies <= caps for copies in copies_list])      # (copies x capacities, rows)
+    on = points.fronts(masks)
+    on = on.reshape(len(copies_list), caps.shape[0], -1)
     out = []
     for i in range(caps.shape[0]):
         fronts = [np.flatnonzero(x[i]) for x in on]
@@ -235,6 +226,20 @@ def level_fronts(m: int, k: int, n: int, bits: tuple[int, int, int, int], weight
         traffic = tuple(tuple(np.asarray(x[idx], dtype=np.float64) for x in g) for g in groups)
         out.append(LevelFront(t, idx, dbf, parents, traffic, one[idx].astype(np.float64) * np.where(dbf, 2, 1)))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _level_points(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights: tuple[int, int, int],
+                  split: bool, parent: tuple, mode: str, edge_ratio: float):
+    """What ``level_fronts`` needs of a level's table at any capacity: the table, its parents and traffic per
+    parent, the features compared, the capacity one copy of each candidate needs, and the sorted points."""
+    held = tuple(None if w == 0 else p for w, p in zip(weights, parent))
+    orders = {"shared": "total", "split": "psum", "general": "all"}[mode]
+    t = tiling.level_table(m, k, n, bits, weights, orders)
+    parents, groups = _by_parent(t, held)
+    feats = _features(t, groups, mode, edge_ratio)
+    points = tiling.FrontSorter(feats, grouped=mode == "split" and bool(groups))
+    return t, parents, groups, feats, tiling.need_bits(t, split), points
 
 
 def _features(t: tiling.LevelTable, groups: list, mode: str, edge_ratio: float) -> np.ndarray:

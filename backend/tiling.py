@@ -166,64 +166,81 @@ def fits(table: LevelTable, capacity_bits: float, split: bool, copies: int) -> n
 def pareto_grouped(f1: np.ndarray, group: np.ndarray, f2: np.ndarray) -> np.ndarray:
     """Pareto indices over (f1, group, f2) when ``group`` takes few distinct values (all minimised; of equal
     points the first)."""
-    return np.flatnonzero(pareto_grouped_masks(f1, group, f2, np.ones((1, f1.shape[0]), bool))[0])
+    points = FrontSorter(np.stack([f1, group, f2], 1), grouped=True)
+    return np.flatnonzero(points.fronts(np.ones((1, f1.shape[0]), bool))[0])
 
 
-def pareto_grouped_masks(f1: np.ndarray, group: np.ndarray, f2: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """(subsets, points): whether each point is on the Pareto front over (f1, group, f2) of each subset (the rows of
-    ``masks``), all subsets at once. A point survives if it is on its own group's 2-D (f1, f2) front and no point
-    of a smaller group has f1 and f2 <= its own. Only points on their own group's front can dominate across groups
-    (a point off it is dominated within its group by one on it), so the second check runs on those alone."""
-    n = f1.shape[0]
-    on = np.zeros(masks.shape, bool)
-    if n == 0:
+def pareto_masks(features: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """(subsets, rows): whether each row is on the Pareto front of each subset (the rows of ``masks``)."""
+    return FrontSorter(features).fronts(masks)
+
+
+class FrontSorter:
+    """The Pareto fronts of many subsets of one set of points (all features minimised; of equal points the first),
+    the sorting done once for all subsets. ``grouped``: three features, the middle one taking few distinct values
+    (then a point survives if it is on its own group's 2-D front over the other two and no point of a smaller
+    group has both <= its own; only points on their own group's front can dominate across groups, since a point
+    off it is dominated within its group by one on it). One or two features: one running minimum. More: ``pareto``
+    per subset."""
+
+    def __init__(self, features: np.ndarray, grouped: bool = False):
+        self.features = features
+        n, k = features.shape
+        self.grouped = grouped and n > 0
+        if self.grouped:
+            f1, group, f2 = features.T
+            levels, self.group = np.unique(group, return_inverse=True)
+            self.levels = len(levels)
+            self.y2 = f2 - f2.min()              # bit counts: integers, exact in float64 with the offsets below
+            self.order = np.lexsort((self.y2, f1, self.group))         # by group, then f1, then f2
+            # a running minimum that restarts at every group
+            self.y = self.y2[self.order] - self.group[self.order] * (self.y2.max() + 1.0)
+        elif k <= 2:
+            self.order = np.lexsort(features.T[::-1])
+
+    def fronts(self, masks: np.ndarray) -> np.ndarray:
+        """(subsets, points): whether each point is on the front of each subset (the rows of ``masks``)."""
+        n, k = self.features.shape
+        on = np.zeros(masks.shape, bool)
+        if n == 0:
+            return on
+        if self.grouped:
+            return self._grouped(masks, on)
+        if k > 2:
+            for s, mask in enumerate(masks):
+                idx = np.flatnonzero(mask)
+                on[s, idx[pareto(self.features[idx])]] = True
+            return on
+        inside = masks[:, self.order]
+        if k == 1:
+            some = inside.any(axis=1)
+            on[np.flatnonzero(some), self.order[np.argmax(inside, axis=1)[some]]] = True
+            return on
+        y = np.where(inside, self.features[self.order, 1], np.inf)
+        on[:, self.order] = y < _running_min_before(y)
         return on
-    levels, g = np.unique(group, return_inverse=True)
-    y2 = f2 - f2.min()                       # bit counts: integers, exact in float64 with the offsets below
-    o = np.lexsort((y2, f1, g))              # by group, then f1, then f2
-    y = np.where(masks[:, o], y2[o] - g[o] * (y2.max() + 1.0), np.inf)   # a running minimum restarts per group
-    on[:, o] = y < _running_min_before(y)
-    if len(levels) == 1:
+
+    def _grouped(self, masks: np.ndarray, on: np.ndarray) -> np.ndarray:
+        y = np.where(masks[:, self.order], self.y, np.inf)
+        on[:, self.order] = y < _running_min_before(y)
+        if self.levels == 1:
+            return on
+        cand = np.flatnonzero(on.any(axis=0))
+        x, gg, yy = self.features[cand, 0], self.group[cand], self.y2[cand]
+        of = np.argsort(x, kind="stable")
+        run = np.full((masks.shape[0], self.levels, cand.size), np.inf)
+        run[:, gg[of], np.arange(cand.size)] = np.where(on[:, cand[of]], yy[of], np.inf)
+        run = np.minimum.accumulate(np.minimum.accumulate(run, axis=2), axis=1)
+        last = np.searchsorted(x[of], x, side="right") - 1                # the last point with f1 <= own
+        covered = (gg > 0) & (run[:, np.maximum(gg - 1, 0), last] <= yy)
+        on[:, cand] &= ~covered
         return on
-    cand = np.flatnonzero(on.any(axis=0))
-    x, gg, yy = f1[cand], g[cand], y2[cand]
-    of = np.argsort(x, kind="stable")
-    run = np.full((masks.shape[0], len(levels), cand.size), np.inf)
-    run[:, gg[of], np.arange(cand.size)] = np.where(on[:, cand[of]], yy[of], np.inf)
-    run = np.minimum.accumulate(np.minimum.accumulate(run, axis=2), axis=1)
-    last = np.searchsorted(x[of], x, side="right") - 1                # the last point with f1 <= own
-    covered = (gg > 0) & (run[:, np.maximum(gg - 1, 0), last] <= yy)
-    on[:, cand] &= ~covered
-    return on
 
 
 def _running_min_before(y: np.ndarray) -> np.ndarray:
     """Per row, the least of the values before each position (inf at the first)."""
     shifted = np.concatenate((np.full((y.shape[0], 1), np.inf), y[:, :-1]), axis=1)
     return np.minimum.accumulate(shifted, axis=1)
-
-
-def pareto_masks(features: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """(subsets, rows): whether each row is on the Pareto front of each subset (the rows of ``masks``); one pass
-    for all subsets with one or two features, ``pareto`` per subset with more."""
-    n, k = features.shape
-    on = np.zeros(masks.shape, bool)
-    if n == 0:
-        return on
-    if k > 2:
-        for s, mask in enumerate(masks):
-            idx = np.flatnonzero(mask)
-            on[s, idx[pareto(features[idx])]] = True
-        return on
-    order = np.lexsort(features.T[::-1])
-    inside = masks[:, order]
-    if k == 1:
-        first = np.argmax(inside, axis=1)
-        on[np.flatnonzero(inside.any(axis=1)), order[first[inside.any(axis=1)]]] = True
-        return on
-    y = np.where(inside, features[order, 1], np.inf)
-    on[:, order] = y < _running_min_before(y)
-    return on
 
 
 def pareto(features: np.ndarray) -> np.ndarray:
