@@ -687,9 +687,10 @@ def _search(g: Gemm, cs: Sequence[HwConsts], res: tuple[bool, bool, bool], targe
         s0, first = _start(k1, g.macs, cc, array_rw, stages)
         lb0 = np.broadcast_to(bound.objective(target, s0, first - 1, (slice(None), None), k1.shaped(2)), cc.shape)
         for greedy in (True, False):
-            if greedy:
+            if greedy:                                     # configurations this split may improve, best choice
                 a = np.argmin(lb0, axis=1)
-                cfg = np.flatnonzero(np.isfinite(lb0[np.arange(n), a]))
+                least = lb0[np.arange(n), a]
+                cfg = np.flatnonzero(np.isfinite(least) & (least <= best.obj * (1 + 1e-9)))
                 a = a[cfg]
             else:
                 cfg, a = np.nonzero(lb0 <= best.obj[:, None] * (1 + 1e-9))
