@@ -669,47 +669,84 @@ def search(g: Gemm, cs: Sequence[HwConsts], resident: tuple[bool, bool, bool] = 
 
 def _search(g: Gemm, cs: Sequence[HwConsts], res: tuple[bool, bool, bool], target: str, keep_where: bool,
             k1: Ports) -> Best:
+    """Every core split prepared, then a greedy dive in each (upper bounds from all of them), then the exact
+    branch and bound in each; of equal objectives the earlier split wins (and in a split, the dive's)."""
     c = cs[0]
     n = len(cs)
     shape = np.stack([k1.rows, k1.cols], 1).astype(np.int64)
     first, shape_of = _unique_rows(shape)
-    rows, cols = shape[first, :1], shape[first, 1:]    # the distinct array shapes; the array stage runs on those
+    shapes = (shape[first, :1], shape[first, 1:], shape_of)     # the array stage runs on the distinct shapes
     best = Best(np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf), [None] * n)
-    for split, b1, m1, n1 in splits(g, c.cores, c.core_split, c.tile_sizes):
-        fronts = _level_fronts(c, k1, g, b1, m1, n1, res)
-        if fronts is None:
-            continue
-        choices = array_choices(c, m1, g.k, n1, int(rows.min()), int(cols.min()))
-        cc, array_rw = array_stage(c, rows, cols, choices, b1, m1, g.k, n1)
-        cc, array_rw = cc[shape_of], [(r[shape_of], w[shape_of]) for r, w in array_rw]
-        stages = _stages(fronts)
-        bound = _Bound(k1, stages, cc, g.macs, array_rw)
-        s0, first = _start(k1, g.macs, cc, array_rw, stages)
-        lb0 = np.broadcast_to(bound.objective(target, s0, first - 1, (slice(None), None), k1.shaped(2)), cc.shape)
-        for greedy in (True, False):
-            if greedy:                                     # configurations this split may improve, best choice
-                a = np.argmin(lb0, axis=1)
-                least = lb0[np.arange(n), a]
-                cfg = np.flatnonzero(np.isfinite(least) & (least <= best.obj * (1 + 1e-9)))
-                a = a[cfg]
-            else:
-                cfg, a = np.nonzero(lb0 <= best.obj[:, None] * (1 + 1e-9))
-            if cfg.size == 0:
-                continue
-            out = _run(k1.take(cfg, 1), _take2(s0, cfg, a, cc.shape, first), cfg, a[:, None], first, stages, target,
-                       best.obj, greedy, bound)
-            if out is None:
-                continue
-            cfg, obj, cyc, energy, path = out
-            order = np.lexsort((obj, cfg))                 # per configuration, its best first
-            firsts = order[np.unique(cfg[order], return_index=True)[1]]
-            firsts = firsts[obj[firsts] < best.obj[cfg[firsts]]]
-            ci = cfg[firsts]
-            best.obj[ci], best.cycles[ci], best.energy[ci] = obj[firsts], cyc[firsts], energy[firsts]
-            if keep_where:
-                for i in firsts:
-                    best.where[cfg[i]] = (split, b1, m1, n1, choices, fronts, tuple(int(x) for x in path[i]))
+    rank = np.full(n, np.inf)                                   # which split holds each best
+    prepared = [_prepare(g, c, k1, res, target, sp, shapes) for sp in splits(g, c.cores, c.core_split, c.tile_sizes)]
+    for greedy in (True, False):
+        for r, sp in enumerate(prepared):
+            if sp is not None:
+                _pass(sp, k1, target, greedy, best, rank, r, keep_where)
     return best
+
+
+@dataclass
+class _Split:
+    """One core split prepared for the search: its per-core problem, array choices, level fronts and stages, the
+    bounds, every (configuration, array choice) priced through the per-PE level (``start``, up to level
+    ``first``) and the least objective each can reach (``least``, configurations x choices)."""
+
+    where: tuple
+    choices: list
+    fronts: list
+    stages: list
+    bound: "_Bound"
+    start: State
+    first: int
+    least: np.ndarray
+
+
+def _prepare(g: Gemm, c: HwConsts, k1: Ports, res, target: str, split: tuple, shapes) -> _Split | None:
+    """A core split ready to search (None when some configuration fits no tile at some level)."""
+    how, b1, m1, n1 = split
+    fronts = _level_fronts(c, k1, g, b1, m1, n1, res)
+    if fronts is None:
+        return None
+    rows, cols, shape_of = shapes
+    choices = array_choices(c, m1, g.k, n1, int(rows.min()), int(cols.min()))
+    cc, array_rw = array_stage(c, rows, cols, choices, b1, m1, g.k, n1)
+    cc, array_rw = cc[shape_of], [(r[shape_of], w[shape_of]) for r, w in array_rw]
+    stages = _stages(fronts)
+    bound = _Bound(k1, stages, cc, g.macs, array_rw)
+    s0, first = _start(k1, g.macs, cc, array_rw, stages)
+    least = np.broadcast_to(bound.objective(target, s0, first - 1, (slice(None), None), k1.shaped(2)), cc.shape)
+    return _Split((how, b1, m1, n1), choices, fronts, stages, bound, s0, first, least)
+
+
+def _pass(sp: _Split, k1: Ports, target: str, greedy: bool, best: Best, rank: np.ndarray, r: int,
+          keep_where: bool) -> None:
+    """One greedy dive or one exact branch and bound in split ``sp`` (its position ``r``), from the array choices
+    whose bound can beat the best known; improves ``best`` (and ``rank``) in place."""
+    n = best.obj.size
+    if greedy:                                     # configurations this split may improve, from their best choice
+        a = np.argmin(sp.least, axis=1)
+        least = sp.least[np.arange(n), a]
+        cfg = np.flatnonzero(np.isfinite(least) & (least <= best.obj * (1 + 1e-9)))
+        a = a[cfg]
+    else:
+        cfg, a = np.nonzero(sp.least <= best.obj[:, None] * (1 + 1e-9))
+    if cfg.size == 0:
+        return
+    out = _run(k1.take(cfg, 1), _take2(sp.start, cfg, a, sp.least.shape, sp.first), cfg, a[:, None], sp.first,
+               sp.stages, target, best.obj, greedy, sp.bound)
+    if out is None:
+        return
+    cfg, obj, cyc, energy, path = out
+    order = np.lexsort((obj, cfg))                 # per configuration, its best first
+    firsts = order[np.unique(cfg[order], return_index=True)[1]]
+    ci = cfg[firsts]
+    better = (obj[firsts] < best.obj[ci]) | ((obj[firsts] == best.obj[ci]) & (r < rank[ci]))
+    firsts, ci = firsts[better], ci[better]
+    best.obj[ci], best.cycles[ci], best.energy[ci], rank[ci] = obj[firsts], cyc[firsts], energy[firsts], r
+    if keep_where:
+        for i in firsts:
+            best.where[cfg[i]] = (*sp.where, sp.choices, sp.fronts, tuple(int(x) for x in path[i]))
 
 
 def map_gemm(g: Gemm, c: HwConsts, resident: tuple[bool, bool, bool] = (False, False, False),
