@@ -167,6 +167,24 @@ def array_stage(c: HwConsts, rows, cols, choices: Sequence[ArrayChoice], b1: int
     return cc, [tuple(x) for x in rw]
 
 
+_ARRAY_STAGES: dict[tuple, tuple] = {}
+
+
+def _array_stage_of(c: HwConsts, rows: np.ndarray, cols: np.ndarray, choices: Sequence[ArrayChoice], b1: int,
+                    m1: int, k: int, n1: int):
+    """``array_stage``, remembered across design points of one structure with the same array shapes (int64 (C, 1)
+    arrays), choices and per-core problem (it depends on nothing else)."""
+    key = (c.structure(), rows.tobytes(), cols.tobytes(), tuple(choices), b1, m1, k, n1)
+    hit = _ARRAY_STAGES.get(key)
+    if hit is None:
+        if len(_ARRAY_STAGES) >= 4096:
+            _ARRAY_STAGES.clear()
+        hit = _ARRAY_STAGES[key] = array_stage(c, rows, cols, choices, b1, m1, k, n1)
+        for x in (hit[0], *(y for rw in hit[1] for y in rw)):
+            x.setflags(write=False)
+    return hit
+
+
 def _add(target: np.ndarray, cols: np.ndarray, values) -> None:
     target[:, cols] += values
 
@@ -710,7 +728,7 @@ def _prepare(g: Gemm, c: HwConsts, k1: Ports, res, target: str, split: tuple, sh
         return None
     rows, cols, shape_of = shapes
     choices = array_choices(c, m1, g.k, n1, int(rows.min()), int(cols.min()))
-    cc, array_rw = array_stage(c, rows, cols, choices, b1, m1, g.k, n1)
+    cc, array_rw = _array_stage_of(c, rows, cols, choices, b1, m1, g.k, n1)
     cc, array_rw = cc[shape_of], [(r[shape_of], w[shape_of]) for r, w in array_rw]
     stages = _stages(fronts)
     bound = _Bound(k1, stages, cc, g.macs, array_rw)
@@ -763,7 +781,10 @@ def _schedule(g: Gemm, c: HwConsts, res, target, split, b1, m1, n1, choices, fro
     """Re-price the winning schedule in detail (same equation) and describe it."""
     ch = choices[path[0]]
     picks = list(path[1:])
-    cc, array_rw = array_stage(c, np.array([[c.rows]]), np.array([[c.cols]]), [ch], b1, m1, g.k, n1)
+    shape = np.array([[c.rows, c.cols]], dtype=np.int64)
+    cc, array_rw = _array_stage_of(c, shape[:, :1], shape[:, 1:], choices, b1, m1, g.k, n1)
+    col = [path[0]]
+    cc, array_rw = cc[:, col], [(r[:, col], w[:, col]) for r, w in array_rw]
     k = Ports.of([c], 1)
     fills, edges, db, chosen = [], [], [], []
     for st, entry in zip(_stages(fronts), fronts):
