@@ -113,22 +113,17 @@ def level_table(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights
     tiles, trips, factor = _factors(m, k, n)
     nq, no = tiles.shape[0], len(ORDERS)
     wa, wb, wc = weights
-    size_a, size_b, size_c = m * k, k * n, m * n
-    extra_c = (factor[:, :, 2] - 1) * size_c                        # partial-sum visits beyond the first
-    down = np.stack([wa * size_a * factor[:, :, 0] * ba, wb * size_b * factor[:, :, 1] * bb,
-                     wc * extra_c * bacc], -1)                       # (nq, 6, 3)
-    up = np.zeros_like(down)
-    up[:, :, 2] = wc * (extra_c * bacc + size_c * bo)
+    sizes = (m * k, k * n, m * n)
+    ab = wa * sizes[0] * factor[:, :, 0] * ba + wb * sizes[1] * factor[:, :, 1] * bb     # (nq, 6): A + B fetched
     if orders == "all":
         order = np.tile(np.arange(no), nq)
         trips, tiles = np.repeat(trips, no, axis=0), np.repeat(tiles, no, axis=0)
-        factor, down, up = factor.reshape(-1, 3), down.reshape(-1, 3), up.reshape(-1, 3)
+        factor = factor.reshape(-1, 3)
     elif orders == "total":
-        order = np.argmin((down + up).sum(-1), axis=1)
-        rows = np.arange(nq)
-        factor, down, up = factor[rows, order], down[rows, order], up[rows, order]
+        psum = wc * (2 * (factor[:, :, 2] - 1) * sizes[2] * bacc + sizes[2] * bo)     # C down and up
+        order = np.argmin(ab + psum, axis=1)
+        factor = factor[np.arange(nq), order]
     elif orders == "psum":
-        ab = down[:, :, 0] + down[:, :, 1]
         keeps_c = factor[:, :, 2] == 1
         big = np.iinfo(np.int64).max
         pick = [np.argmin(np.where(keeps_c, ab, big), axis=1), np.argmin(np.where(keeps_c, big, ab), axis=1)]
@@ -139,9 +134,10 @@ def level_table(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights
             order_l.append(o[ok])
         rows, order = np.concatenate(rows_l), np.concatenate(order_l)
         trips, tiles = trips[rows], tiles[rows]
-        factor, down, up = factor[rows, order], down[rows, order], up[rows, order]
+        factor = factor[rows, order]
     else:
         raise ValueError(f"orders must be one of {ORDER_MODES}, got {orders!r}")
+    down, up = _traffic(factor, sizes, weights, bits)
     ta, tb, tc = tiles[:, 0] * tiles[:, 1], tiles[:, 1] * tiles[:, 2], tiles[:, 0] * tiles[:, 2]
     c_bits = np.where(trips[:, 1] > 1, bacc, bo)
     cap = np.stack([wa * ta * ba, wb * tb * bb, wc * tc * c_bits], -1)
@@ -150,6 +146,18 @@ def level_table(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights
     for arr in (trips, tiles, order, factor, down, up, edge_down, edge_up, cap):
         arr.setflags(write=False)
     return LevelTable(trips, tiles, order, factor, down, up, edge_down, edge_up, cap)
+
+
+def _traffic(factor: np.ndarray, sizes: tuple[int, int, int], weights: tuple[int, int, int],
+             bits: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Bits fetched from the parent (down) and written to it (up) per operand A, B, C (n, 3), from the re-fetch
+    factors (n, 3): C's extra visits move partial sums at accumulator width, read back and written out."""
+    (wa, wb, wc), (ba, bb, bo, bacc) = weights, bits
+    extra_c = (factor[:, 2] - 1) * sizes[2]                           # partial-sum visits beyond the first
+    down = np.stack([wa * sizes[0] * factor[:, 0] * ba, wb * sizes[1] * factor[:, 1] * bb, wc * extra_c * bacc], -1)
+    up = np.zeros_like(down)
+    up[:, 2] = wc * (extra_c * bacc + sizes[2] * bo)
+    return down, up
 
 
 def need_bits(table: LevelTable, split: bool) -> np.ndarray:
