@@ -668,7 +668,8 @@ def _take2(s: State, cfg: np.ndarray, a: np.ndarray, shape: tuple[int, int], fir
 
 def search(g: Gemm, cs: Sequence[HwConsts], resident: tuple[bool, bool, bool] = (False, False, False),
            target: str = "edp", keep_where: bool = False, ports: Ports | None = None) -> Best:
-    """The best schedule of ``g`` on each configuration of ``cs`` (all of one ``structure()``); ``ports``:
+    """The best schedule of ``g`` on each configuration of ``cs`` (all of one ``structure()``, but for the resident
+    share of the home level, which the search does not read); ``ports``:
     ``Ports.of(cs)`` when the caller already has it."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r} (allowed: {TARGETS})")

@@ -144,6 +144,18 @@ def _placements(op: ir.Op, fused: set, homes: list[dict[str, str]]) -> dict[tupl
     return {tuple(ms): key[-2] for key, ms in out.items()}
 
 
+def _groups(hws: Sequence[Hardware], cs: Sequence[HwConsts]) -> list[list[int]]:
+    """Positions of the configurations that can be swept together: one structure and vector unit, any resident
+    share of the home level (``_group`` places tensors per share)."""
+    exact: dict[tuple, list[int]] = {}
+    for i, c in enumerate(cs):
+        exact.setdefault(c.structure() + (tuple(sorted(hws[i].vector_unit.cycles_per_element.items())),), []).append(i)
+    merged: dict[tuple, list[int]] = {}
+    for key, idx in exact.items():
+        merged.setdefault(replace(cs[idx[0]], resident_bits=0.0).structure() + key[-1:], []).extend(idx)
+    return [sorted(idx) for idx in merged.values()]
+
+
 def sweep(graphs: ir.Graph | Iterable[ir.Graph], hardware: Sequence[Hardware], target: str = "edp",
           attention: str = "best") -> SweepResult:
     """Per-configuration latency_s, energy_j (leakage included; graphs summed, e.g. both CLIP towers), area_mm2;
@@ -157,14 +169,9 @@ def sweep(graphs: ir.Graph | Iterable[ir.Graph], hardware: Sequence[Hardware], t
     n = len(hws)
     areas = [area_parts(h) for h in hws]
     cs = [consts_of(h, a) for h, a in zip(hws, areas)]
-    groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(cs):
-        vector = tuple(sorted(hws[i].vector_unit.cycles_per_element.items()))
-        key = replace(c, resident_bits=0.0).structure() + (vector,)        # shares of the home level: see _group
-        groups.setdefault(key, []).append(i)
     lat = np.zeros(n)
     en = np.zeros(n)
-    for idx in groups.values():
+    for idx in _groups(hws, cs):
         lat[idx], en[idx] = _group(gs, [hws[i] for i in idx], [cs[i] for i in idx], target, attention)
     feasible = np.isfinite(lat)
     return SweepResult(latency_s=np.where(feasible, lat, math.inf), energy_j=np.where(feasible, en, math.inf),
