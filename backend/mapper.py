@@ -246,7 +246,7 @@ def level_fronts(m: int, k: int, n: int, bits: tuple[int, int, int, int], weight
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _level_points(m: int, k: int, n: int, bits: tuple[int, int, int, int], weights: tuple[int, int, int],
                   split: bool, parent: tuple, mode: str, edge_ratio: float):
     """What ``level_fronts`` needs of a level's table at any capacity: the table, its parents and traffic per

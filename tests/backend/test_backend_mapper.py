@@ -99,6 +99,23 @@ def test_pareto_helpers_match_brute_force(seed):
     assert {tuple(x) for x in two[tiling.pareto(two)]} == brute2
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_front_sorter_fronts_of_subsets_match_brute_force(seed):
+    """Fronts of many subsets at once (the capacities of a level) equal each subset's brute-force front, with
+    the same tie rule (of equal points the first)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    f = rng.integers(0, 5, (n, 3)).astype(float)
+    masks = rng.random((4, n)) < rng.random((4, 1))
+    for feats, grouped in ((f, True), (f[:, :2], False), (f[:, :1], False), (f, False)):
+        got = tiling.FrontSorter(feats, grouped=grouped).fronts(masks)
+        for mask, row in zip(masks, got):
+            idx = np.flatnonzero(mask)
+            want = [i for i in idx if not any(np.all(feats[j] <= feats[i]) and (np.any(feats[j] < feats[i]) or j < i)
+                                               for j in idx if j != i)]
+            assert list(np.flatnonzero(row)) == want
+
+
 # -- exact search vs brute force over the unpruned space -------------------------------------------------------------
 def all_choices(c, m, k, n):
     """Every dataflow with every power-of-two per-PE expansion that fits, single and double buffered."""
