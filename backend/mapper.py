@@ -7,11 +7,13 @@ a tile, a loop order and single or double buffering (``tiling.py``). Levels are 
 problem one instance serves (the core's share for per-core levels, the whole GEMM for per-chip ones): a level's
 fills are what its own loop nest fetches from its parent. ``cost.schedule_cost`` prices a schedule.
 
-The search is exact over that space: it evaluates every combination, vectorised, after pruning per level only the
-candidates dominated in every quantity the cost depends on (per parent: bits filled and drained, first fill and
-last drain) -- the cost is non-decreasing in each, so they cannot win -- and per-PE expansions that only add
-padding for every configuration. ``tests/backend/test_backend_mapper.py`` checks the optimum against brute force
-over the unpruned space with two, three and four levels.
+The search is exact over that space. Per level it drops only the candidates dominated in every quantity the cost
+depends on (per parent: bits filled and drained, first fill and last drain) -- the cost is non-decreasing in each,
+so they cannot win -- and per-PE expansions that only add padding for every configuration. Then, vectorised over
+configurations: every core split is prepared (fronts, array stage, bounds from the terms of the same equation), a
+greedy dive in each split gives every configuration an upper bound, and an exact branch and bound over the levels
+in each split keeps only partial schedules whose bound can beat the best known. ``tests/backend/test_backend_mapper.py``
+checks the optimum against brute force over the unpruned space with two, three and four levels.
 
 ``search`` evaluates many configurations of one structure at once (the sweep); ``map_gemm`` is the one-design
 case and also returns the schedule.
