@@ -433,8 +433,7 @@ class _Bound:
 
     SLACK = 1e-6           # a prefix threshold errs this much (relative) on the safe side of rounding
 
-    def __init__(self, k: Ports, stages: list[Stage | None], cc: np.ndarray, macs: int, array_rw):
-        ncfg = cc.shape[0]
+    def __init__(self, k: Ports, stages: list[Stage | None], ncfg: int):
         nl = len(stages)
         fill = np.zeros((nl + 2, ncfg))
         edge = np.zeros((nl + 2, ncfg))
@@ -732,12 +731,18 @@ def _prepare(g: Gemm, c: HwConsts, k1: Ports, res, target: str, split: tuple, sh
     rows, cols, shape_of = shapes
     choices = array_choices(c, m1, g.k, n1, int(rows.min()), int(cols.min()))
     cc, array_rw = _array_stage_of(c, rows, cols, choices, b1, m1, g.k, n1)
-    cc, array_rw = cc[shape_of], [(r[shape_of], w[shape_of]) for r, w in array_rw]
+    cc, array_rw = cc[shape_of], [(_expand(r, shape_of), _expand(w, shape_of)) for r, w in array_rw]
     stages = _stages(fronts)
-    bound = _Bound(k1, stages, cc, g.macs, array_rw)
+    bound = _Bound(k1, stages, cc.shape[0])
     s0, first = _start(k1, g.macs, cc, array_rw, stages)
     least = np.broadcast_to(bound.objective(target, s0, first - 1, (slice(None), None), k1.shaped(2)), cc.shape)
     return _Split((how, b1, m1, n1), choices, fronts, stages, bound, s0, first, least)
+
+
+def _expand(x: np.ndarray, shape_of: np.ndarray):
+    """An array-stage quantity per distinct array shape, for every configuration; a scalar 0 where it is zero for
+    every shape (the equation broadcasts it, and skips the work)."""
+    return x[shape_of] if x.any() else 0.0
 
 
 def _pass(sp: _Split, k1: Ports, target: str, greedy: bool, best: Best, rank: np.ndarray, r: int,
