@@ -1,9 +1,10 @@
-"""Pruned-CLIP variants for model search: knob values -> CLIPConfig -> IR (lowered once per tower shape, cached in
-memory and on disk) and, when the model side provides it, accuracy on the built-in benchmark."""
+"""Pruned-CLIP variants for model search: knob values -> CLIPConfig -> IR (instantiated from the family's parametric
+template, or lowered once per tower shape) and, when the model side provides it, accuracy on the built-in benchmark."""
 
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -56,9 +57,12 @@ class PrunedCLIP:
         self._model = None
         self._arch = None
         self._graphs: dict[tuple, ir.Graph] = {}
+        self._templates: dict[str, Any] = {}          # part -> TowerTemplate, or None where the family does not fit
+        self.template_dir: str | Path | None = None   # parametric cache (default: frontend's cache root)
 
     def __getstate__(self) -> dict:
-        # workers rebuild the torch model on demand; the lowered graphs travel
+        # the torch model stays behind; architecture, templates and lowered graphs travel, so a worker needs
+        # neither torch.export nor TVM (and builds the model only for a family without a template)
         return {**self.__dict__, "_model": None}
 
     @property
@@ -100,17 +104,35 @@ class PrunedCLIP:
         from frontend.clip import params
         return params(self.arch, config)
 
+    def prepare(self) -> None:
+        """Build the model, its architecture and each tower's parametric template now (on the driver), so that
+        copies sent to workers instantiate graphs without torch.export or TVM."""
+        from frontend.clip import template
+        _ = self.arch
+        for part in TOWER_PARTS[self.tower]:
+            if part not in self._templates:
+                self._templates[part] = template(self.model, part, self.batch, self.name, self.template_dir)
+
     def graph(self, config) -> ir.Graph:
-        """IR of the variant: each tower lowered once per tower shape; towers merged as ``frontend.load`` does."""
+        """IR of the variant, towers merged as ``frontend.load`` does; each tower from its parametric template
+        (milliseconds) or, where the family does not fit one, lowered once per tower shape."""
         parts = {p: self._tower_graph(p, getattr(config, CONFIG_SIDE[p])) for p in TOWER_PARTS[self.tower]}
         if len(parts) == 1:
             return next(iter(parts.values()))
         return ir.merge(f"{self.name}.{config.key()}", parts)
 
     def _tower_graph(self, part: str, tc) -> ir.Graph:
-        """A tower's IR: ``frontend.clip.lower_tower`` lowers one (heads, FFN, width) shape once and repeats its
-        layer block to any depth; lowered shapes are also kept in ``cache_dir`` across processes and workers."""
-        from frontend.clip import with_depth
+        if part not in self._templates:
+            self.prepare()
+        tpl = self._templates[part]
+        if tpl is not None:
+            return tpl.instantiate(tc)
+        return self._lowered(part, tc)
+
+    def _lowered(self, part: str, tc) -> ir.Graph:
+        """Fallback for families without a template: ``frontend.clip.lower_fresh`` once per (heads, FFN, width)
+        shape, repeated to any depth; lowered shapes are kept in ``cache_dir`` across processes and workers."""
+        from frontend.clip import CLIPConfig, lower_fresh, with_depth
 
         shape = (part, tc.heads, tc.ffn, tc.width)
         g = self._graphs.get(shape)
@@ -120,18 +142,13 @@ class PrunedCLIP:
             if path is not None and path.is_file():
                 g = ir.load(path)
             else:
-                g = self._lower(part, tc)
+                base = self.arch.config()
+                cfg = CLIPConfig(**{**{"text": base.text, "vision": base.vision}, CONFIG_SIDE[part]: tc})
+                g = lower_fresh(self.model, cfg, part, self.batch, self.name)
                 if path is not None:
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_suffix(".tmp")
+                    tmp = path.with_suffix(f".{os.getpid()}.tmp")
                     ir.save(g, tmp)
                     tmp.replace(path)          # atomic: parallel workers never read half a file
             self._graphs[shape] = g
         return with_depth(g, tc.layers)
-
-    def _lower(self, part: str, tc) -> ir.Graph:
-        from frontend.clip import CLIPConfig, lower_tower
-
-        base = self.arch.config()
-        cfg = CLIPConfig(**{**{"text": base.text, "vision": base.vision}, CONFIG_SIDE[part]: tc})
-        return lower_tower(self.model, cfg, part, self.batch, self.name)

@@ -5,13 +5,14 @@ from .attention import HeadAttention
 from .config import CLIPConfig, Range, SearchSpace, TowerConfig, TowerSpace, default_space
 from .counts import macs, params, text_macs, text_params, vision_macs, vision_params
 from .errors import CheckpointError, ConfigError, DatasetError, ModelError, PruneError
-from .lower import LAYER_BLOCK, lower_tower, with_depth
+from .lower import LAYER_BLOCK, lower_fresh, lower_tower, with_depth
+from .parametric import TowerTemplate, template
 from .prune import prune
 from .ranking import Ranking, TowerRanking, middle_order
 
 __all__ = [
     "Arch", "CLIPConfig", "CheckpointError", "ConfigError", "DatasetError", "HeadAttention", "LAYER_BLOCK",
     "ModelError", "PruneError", "Range", "Ranking", "SearchSpace", "TowerConfig", "TowerRanking", "TowerSpace",
-    "check_supported", "default_space", "lower_tower", "macs", "middle_order", "params", "prune", "text_macs",
-    "text_params", "vision_macs", "vision_params", "with_depth",
+    "TowerTemplate", "check_supported", "default_space", "lower_fresh", "lower_tower", "macs", "middle_order",
+    "params", "prune", "template", "text_macs", "text_params", "vision_macs", "vision_params", "with_depth",
 ]

@@ -1,8 +1,10 @@
-"""IR of a pruned tower, cheaply: lower two layers, fold them into one block, repeat it ``layers`` times; cached."""
+"""IR of a pruned tower: from the family's parametric template (milliseconds), else lowered afresh (two layers
+lowered, folded into one block and repeated to the real depth)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from torch import nn
 
@@ -27,20 +29,38 @@ def with_depth(g: ir.Graph, layers: int) -> ir.Graph:
     return replace(g, blocks=[replace(b, repeat=layers) if b.name == LAYER_BLOCK else b for b in g.blocks])
 
 
-def lower_tower(model: nn.Module, config: CLIPConfig, part: str, batch: int = 1, name: str = "") -> ir.Graph:
+def lower_tower(model: nn.Module, config: CLIPConfig, part: str, batch: int = 1, name: str = "",
+                cache_dir: str | Path | None = None) -> ir.Graph:
     """The IR of tower ``part`` ("image" or "text") of ``model`` pruned to ``config``.
 
+    Instantiated from the family's parametric template (``frontend.clip.parametric``; fitted once per base
+    model and cached on disk under ``cache_dir``), which gives the same graph as ``lower_fresh``; families that do
+    not fit one are lowered afresh. ConfigError when ``config`` is outside the base model's pruning space."""
+    from .parametric import template
+
+    Arch.of(model, name).space().validate_config(config)
+    tpl = template(model, part, batch, name, cache_dir)
+    if tpl is not None:
+        return tpl.instantiate(getattr(config, PART_SIDE[part]))
+    return lower_fresh(model, config, part, batch, name)
+
+
+def lower_fresh(model: nn.Module, config: CLIPConfig, part: str, batch: int = 1, name: str = "",
+                depth: int | None = None) -> ir.Graph:
+    """Lower tower ``part`` of ``model`` pruned to ``config`` through torch.export and TVM (seconds).
+
     Layers of a pruned tower are identical, so a copy with two layers is lowered and folded, and its layer block
-    (named ``LAYER_BLOCK``) repeated to the real depth. Cached by (base architecture, part, tower shape, batch):
-    every depth of one shape shares one lowering."""
+    (named ``LAYER_BLOCK``) repeated to the real depth (or ``depth``). Cached in memory by (base architecture,
+    part, tower shape, batch): every depth of one shape shares one lowering."""
     from frontend import load_module
     from frontend.openclip import tower_modules
 
     arch = Arch.of(model, name)
     tc = getattr(config, PART_SIDE[part])
+    depth = tc.layers if depth is None else depth
     key = (arch, part, tc.heads, tc.ffn, tc.width, batch)
     if key in _CACHE:
-        return with_depth(_CACHE[key], tc.layers)
+        return with_depth(_CACHE[key], depth)
     pruned = prune(model, config)
     tr = pruned.visual.transformer if part == "image" else pruned.transformer
     tr.resblocks = tr.resblocks[:2]
@@ -52,4 +72,4 @@ def lower_tower(model: nn.Module, config: CLIPConfig, part: str, batch: int = 1,
     layer = max(two, key=lambda b: len(b.ops))
     g = replace(g, blocks=[replace(b, name=LAYER_BLOCK) if b is layer else b for b in g.blocks])
     _CACHE[key] = g
-    return with_depth(g, tc.layers)
+    return with_depth(g, depth)

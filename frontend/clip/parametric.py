@@ -1,0 +1,314 @@
+"""Parametric lowering: a tower's IR as exact affine functions of its pruning knobs, fitted once per base model.
+
+A pruned tower's IR is the same text for every configuration except its numbers (dims, shapes, index-map
+constants, names). The IR of a two-layer tower is lowered at the base configuration and with each shape knob
+(heads, FFN, width) moved to its lower end; every number that changes becomes an exact affine form of the knobs
+(rational coefficients); the forms are then checked against a fifth lowering where every knob differs. The depth
+is the layer block's repeat count. Instantiating a configuration is filling numbers into text and parsing it
+(milliseconds, no torch or TVM needed), and gives the very graph a fresh lowering gives.
+
+A family whose text changes shape between lowerings, or whose numbers are not affine, does not fit: the caller
+lowers afresh (logged). Templates are cached on disk (``CACHE/lowering/``), keyed by the base model's structure,
+the tower, the batch and the code version; a cache file that fails its checksum or key is refitted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import re
+import weakref
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from math import lcm
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from torch import nn
+
+import ir
+
+from .arch import Arch
+from .cache import cache_root, digest
+from .config import TowerConfig, TowerSpace
+from .errors import ConfigError
+
+log = logging.getLogger("catx.lowering")
+
+FORMAT = "catx-parametric-tower"
+VERSION = 1
+SHAPE_KNOBS = ("heads", "ffn", "width")        # layers only repeat the layer block
+NUMBER = re.compile(r"\d+")
+PARTS = {"image": "vision", "text": "text"}
+
+
+class FitError(ValueError):
+    """The lowerings of a family do not follow one affine template (the caller lowers afresh)."""
+
+
+# -- the template --------------------------------------------------------------------------------------------
+@dataclass
+class TowerTemplate:
+    """The IR text of one tower with affine number slots; ``instantiate`` fills them for a configuration."""
+
+    key: str
+    part: str
+    space: TowerSpace                       # the configurations it may be instantiated for
+    pieces: tuple[str, ...]                 # the text between numbers (one more than ``tokens``)
+    tokens: tuple[str, ...]                 # every number's text at the base configuration
+    slots: np.ndarray                       # indices of the numbers that vary
+    coef: np.ndarray                        # (slots, 1 + knobs) numerators over ``den``: [constant, h, f, w]
+    den: np.ndarray                         # (slots,) common denominators
+    floor: np.ndarray                       # (slots,) least value a slot may take (0, 1 or 2: as in every fit)
+    _doc: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def numbers(self, tc: TowerConfig) -> list[str]:
+        """The text of every number of the IR of ``tc``; ConfigError outside the space or the fitted range."""
+        _check(self.space, tc, self.part)
+        x = np.array([1, *(getattr(tc, k) for k in SHAPE_KNOBS)], dtype=np.int64)
+        num = self.coef @ x
+        vals = num // self.den
+        if np.any(vals * self.den != num) or np.any(vals < self.floor):
+            bad = int(np.flatnonzero((vals * self.den != num) | (vals < self.floor))[0])
+            raise ConfigError(f"{self.part} tower {tc}: outside the parametric range (number slot {bad} "
+                              f"would be {num[bad]}/{self.den[bad]})")
+        out = list(self.tokens)
+        for i, v in zip(self.slots.tolist(), vals.tolist()):
+            out[i] = str(v)
+        return out
+
+    def text(self, tc: TowerConfig) -> str:
+        """The IR JSON text of the two-layer tower shaped as ``tc``."""
+        nums = self.numbers(tc)
+        return "".join(itertools.chain.from_iterable(zip(self.pieces, nums))) + self.pieces[-1]
+
+    def instantiate(self, tc: TowerConfig) -> ir.Graph:
+        """The IR of the tower shaped as ``tc``, its layer block repeated ``tc.layers`` times."""
+        from .lower import with_depth
+        g = ir.from_json(self.text(tc), f"parametric {self.part} template")
+        return with_depth(g, tc.layers)
+
+    # -- plain data ----------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "part": self.part, "space": self.space.model_dump(), "pieces": list(self.pieces),
+                "tokens": list(self.tokens), "slots": self.slots.tolist(), "coef": self.coef.tolist(),
+                "den": self.den.tolist(), "floor": self.floor.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TowerTemplate":
+        t = cls(key=d["key"], part=d["part"], space=TowerSpace.model_validate(d["space"]),
+                pieces=tuple(d["pieces"]), tokens=tuple(d["tokens"]),
+                slots=np.array(d["slots"], dtype=np.int64).reshape(-1),
+                coef=np.array(d["coef"], dtype=np.int64).reshape(-1, 1 + len(SHAPE_KNOBS)),
+                den=np.array(d["den"], dtype=np.int64).reshape(-1), floor=np.array(d["floor"], dtype=np.int64))
+        n = len(t.slots)
+        if len(t.pieces) != len(t.tokens) + 1 or len(t.den) != n or len(t.coef) != n or len(t.floor) != n \
+                or (n and (t.slots.min() < 0 or t.slots.max() >= len(t.tokens))) or np.any(t.den <= 0):
+            raise ValueError("inconsistent template arrays")
+        return t
+
+
+def _check(space: TowerSpace, tc: TowerConfig, part: str) -> None:
+    for k in ("layers", *SHAPE_KNOBS):
+        r = getattr(space, k)
+        if getattr(tc, k) not in r:
+            raise ConfigError(f"{PARTS[part]}.{k} = {getattr(tc, k)} is outside the legal space: allowed values "
+                              f"are {r} ({r.values()})")
+
+
+# -- fitting -------------------------------------------------------------------------------------------------
+def _split(text: str) -> tuple[list[str], list[str]]:
+    return NUMBER.split(text), NUMBER.findall(text)
+
+
+def fit_points(space: TowerSpace, base: TowerConfig) -> tuple[list[TowerConfig], TowerConfig]:
+    """The base shape, the base with each shape knob at its lower end, and a check shape differing in every knob
+    that can vary (middle values, or the lower end of two-value knobs)."""
+    pts = [base]
+    for k in SHAPE_KNOBS:
+        r = getattr(space, k)
+        if r.lo != getattr(base, k):
+            pts.append(base.model_copy(update={k: r.lo}))
+    check = {}
+    for k in SHAPE_KNOBS:
+        vals = getattr(space, k).values()
+        mid = vals[len(vals) // 2]
+        check[k] = mid if len(vals) >= 3 else vals[0]
+    return pts, base.model_copy(update=check)
+
+
+def fit(lower: Callable[[TowerConfig], str], space: TowerSpace, base: TowerConfig, part: str,
+        key: str = "") -> TowerTemplate:
+    """Fit a template from lowerings (``lower`` returns a two-layer tower's IR JSON text); FitError if it does not
+    hold on the check configuration."""
+    pts, check = fit_points(space, base)
+    texts = [lower(p) for p in pts]
+    splits = [_split(t) for t in texts]
+    pieces, tokens = splits[0]
+    for p, (pc, tk) in zip(pts[1:], splits[1:]):
+        if pc != pieces:
+            i = next(j for j, (a, b) in enumerate(zip(pc, pieces)) if a != b) if len(pc) == len(pieces) else -1
+            raise FitError(f"the IR's structure changes with the knobs ({p} vs {base}"
+                           + (f": {pieces[i][:60]!r} vs {pc[i][:60]!r})" if i >= 0 else ": a different op count)"))
+    moved = {k: next((j for j, p in enumerate(pts) if getattr(p, k) != getattr(base, k)), None) for k in SHAPE_KNOBS}
+    slots, coef, den, floor = [], [], [], []
+    for i, tok in enumerate(tokens):
+        vals = [s[1][i] for s in splits]
+        if all(v == tok for v in vals):
+            continue
+        if any(len(v) > 1 and v.startswith("0") for v in vals):
+            raise FitError(f"number {i} ({vals}) has leading zeros: part of a decimal fraction that varies")
+        x0 = int(tok)
+        c = [Fraction(0)] * len(SHAPE_KNOBS)
+        for j, k in enumerate(SHAPE_KNOBS):
+            if moved[k] is not None:
+                p = pts[moved[k]]
+                c[j] = Fraction(int(vals[moved[k]]) - x0, getattr(p, k) - getattr(base, k))
+        c0 = x0 - sum(cj * getattr(base, k) for cj, k in zip(c, SHAPE_KNOBS))
+        d = lcm(*(f.denominator for f in (c0, *c)))
+        slots.append(i)
+        coef.append([int(f * d) for f in (c0, *c)])
+        den.append(d)
+        least = min(int(v) for v in vals)
+        floor.append(2 if least >= 2 else least)
+    tpl = TowerTemplate(key=key, part=part, space=space, pieces=tuple(pieces), tokens=tuple(tokens),
+                        slots=np.array(slots, dtype=np.int64), coef=np.array(coef, dtype=np.int64).reshape(-1, 4),
+                        den=np.array(den, dtype=np.int64), floor=np.array(floor, dtype=np.int64))
+    want = lower(check)
+    got = tpl.text(check) if check != base else want
+    if got != want:
+        a, b = _split(want), _split(got)
+        if a[0] != b[0]:
+            raise FitError(f"the IR's structure at {check} differs from the fitted template")
+        i = next(j for j, (x, y) in enumerate(zip(a[1], b[1])) if x != y)
+        raise FitError(f"number {i} of the IR at {check} is {a[1][i]}, the affine fit gives {b[1][i]} "
+                       f"(context {a[0][i][-40:]!r}): not affine in {', '.join(SHAPE_KNOBS)}")
+    return tpl
+
+
+# -- cache keys ----------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Digest of the code that lowers (``ir/``, ``frontend/``, ``frontend/clip/``) and of torch/TVM/open_clip."""
+    from importlib.metadata import PackageNotFoundError, version
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256(f"{FORMAT}/{VERSION}".encode())
+    for d in ("ir", "frontend", "frontend/clip"):
+        for p in sorted((root / d).glob("*.py")):
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    for pkg in ("torch", "apache-tvm", "open_clip_torch"):
+        try:
+            h.update(f"{pkg}={version(pkg)}".encode())
+        except PackageNotFoundError:
+            h.update(f"{pkg}=?".encode())
+    return h.hexdigest()[:16]
+
+
+def _plain(v: Any) -> bool:
+    return isinstance(v, (bool, int, float, str, type(None))) or (
+        isinstance(v, tuple) and all(isinstance(x, (bool, int, float, str, type(None))) for x in v))
+
+
+_DIGESTS: "weakref.WeakKeyDictionary[nn.Module, str]" = weakref.WeakKeyDictionary()
+
+
+def structure_digest(model: nn.Module) -> str:
+    """Digest of what shapes a lowering: every module's class and plain attributes, every parameter's and buffer's
+    name, shape and dtype (weights' values do not matter). Memoised per model object: prune copies, never edits."""
+    hit = _DIGESTS.get(model)
+    if hit is None:
+        hit = _DIGESTS[model] = _structure_digest(model)
+    return hit
+
+
+def _structure_digest(model: nn.Module) -> str:
+    h = hashlib.sha256()
+    for name, mod in model.named_modules():
+        attrs = sorted((k, repr(v)) for k, v in vars(mod).items()
+                       if not k.startswith("_") and k != "training" and _plain(v))
+        h.update(f"{name}|{type(mod).__module__}.{type(mod).__qualname__}|{attrs}".encode())
+    for name, t in itertools.chain(model.named_parameters(), model.named_buffers()):
+        h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
+    return h.hexdigest()[:16]
+
+
+# -- cache ---------------------------------------------------------------------------------------------------
+_TEMPLATES: dict[str, TowerTemplate | str] = {}
+
+
+def _path(arch: Arch, part: str, batch: int, key: str, cache_dir: str | Path | None) -> Path:
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", arch.name)
+    return cache_root(cache_dir) / "lowering" / f"{stem}-{part}-b{batch}-{key}.json"
+
+
+def _read(path: Path, key: str) -> TowerTemplate | str | None:
+    """The cached template (or the reason the family did not fit); None when absent; rebuilt when corrupt."""
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text())
+        body = doc["body"]
+        if doc.get("format") != FORMAT or doc.get("version") != VERSION or doc.get("key") != key \
+                or doc.get("sha256") != hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest():
+            raise ValueError("format, key or checksum mismatch")
+        if doc.get("status") == "unfit":
+            return str(body["reason"])
+        t = TowerTemplate.from_dict(body)
+        if t.key != key:
+            raise ValueError("template key mismatch")
+        return t
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.warning("parametric lowering cache %s is corrupt or stale (%s); rebuilding it", path, e)
+        return None
+
+
+def _write(path: Path, key: str, value: TowerTemplate | str) -> None:
+    body = {"reason": value} if isinstance(value, str) else value.to_dict()
+    doc = {"format": FORMAT, "version": VERSION, "key": key, "status": "unfit" if isinstance(value, str) else "ok",
+           "body": body, "sha256": hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")      # parallel workers never share a temp file
+        tmp.write_text(json.dumps(doc))
+        tmp.replace(path)
+    except OSError as e:                                     # a read-only cache costs speed, never correctness
+        log.warning("cannot write the parametric lowering cache %s (%s)", path, e)
+
+
+def template(model: nn.Module, part: str, batch: int = 1, name: str = "",
+             cache_dir: str | Path | None = None) -> TowerTemplate | None:
+    """The tower's template (from memory, the disk cache, or fitted now); None when the family does not fit,
+    in which case the reason is logged once and the caller lowers each configuration afresh."""
+    from .lower import lower_fresh
+
+    if part not in PARTS:
+        raise ConfigError(f"part must be one of {sorted(PARTS)}, got {part!r}")
+    arch = Arch.of(model, name)
+    key = digest([FORMAT, VERSION, code_version(), structure_digest(model), arch.name, part, batch])
+    hit = _TEMPLATES.get(key)
+    if hit is None:
+        path = _path(arch, part, batch, key, cache_dir)
+        hit = _read(path, key)
+        if hit is None:
+            base = arch.config()
+            tower_space = getattr(arch.space(), PARTS[part])
+
+            def lower(tc: TowerConfig) -> str:
+                cfg = base.model_copy(update={PARTS[part]: tc})
+                return ir.to_json(lower_fresh(model, cfg, part, batch, name, depth=2), indent=None)
+            try:
+                hit = fit(lower, tower_space, getattr(base, PARTS[part]), part, key)
+            except FitError as e:
+                hit = str(e)
+            _write(path, key, hit)
+        if isinstance(hit, str):
+            log.warning("parametric lowering: %s %s tower does not fit an affine template (%s); every configuration "
+                        "is lowered afresh", arch.name, part, hit)
+        _TEMPLATES[key] = hit
+    return hit if isinstance(hit, TowerTemplate) else None
