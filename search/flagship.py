@@ -2,7 +2,9 @@
 
 Part 1: CLIP ViT-B/16 (both towers) on the CATransformers edge template under the paper's California scenario,
 optimised for carbon, latency and energy together; the carbon-, latency- and energy-optimal designs side by side.
-Part 2: a small joint model/hardware search on the built-in CLIP benchmark, when the model evaluator is present.
+Part 1 enumerates the edge space (3,240 designs) for the exact front unless an optimiser is asked for.
+Part 2: the joint search over the paper's whole space (8 model knobs, 6 hardware knobs), nested: SMAC over the
+model configurations, each one's exact hardware front; accuracy from the built-in CLIP benchmark.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from typing import Any
 
 from . import paper, report
 from .engine import run
-from .errors import StudyError
+from .errors import SearchError
+from .nested import describe
 from .results import Study
 from .study import load
 
-HW_TRIALS = 1000      # ~65 s of SMAC on 2 cores plus ~20 s lowering ViT-B/16 once
+HW_TRIALS = 1000      # when part 1 runs an optimiser (--optimizer smac|random) instead of enumerating
+JOINT_PRESET = "carbon-latency"     # the paper's carbon+latency mode: accuracy, carbon_kg, latency_s
+JOINT_TRIALS = 60     # model configurations of part 2
 
 
 def direction(st: Study) -> dict[str, Any]:
@@ -31,28 +36,36 @@ def direction(st: Study) -> dict[str, Any]:
             "latency_ratio": mc["latency_s"] / ml["latency_s"]}
 
 
-def joint_available() -> bool:
-    """The joint search needs the model side: pruned-CLIP lowering and the benchmark evaluator."""
-    try:
-        from .evaluate import model_support
-    except ImportError:
-        return False
-    return model_support() is None
+def require(st: Study, part: str) -> None:
+    """A part whose every trial failed, or that found no feasible design, is a failure of the main job."""
+    c = st.counts()
+    if c.get("ok", 0) == 0:
+        first = next((t.error for t in st.trials if t.error), "")
+        why = f"every one of its {c['trials']} trials failed" if c.get("error", 0) == c["trials"] else \
+            "no design met the constraints"
+        raise SearchError(f"flagship {part}: {why}" + (f"; first error: {first}" if first else ""))
 
 
 def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, workers: int | None = None,
                  seed: int | None = None, resume: bool = False, console: Any = None, kind: str | None = None,
-                 scheduler: str | None = None, joint: bool = True) -> int:
+                 scheduler: str | None = None, joint: bool = True, mode: str | None = None,
+                 exhaustive: bool | None = None) -> int:
+    """Both parts; a part that fails raises a CatxError (the CLI prints one line and exits non-zero).
+    ``trials`` sets the optimised parts' trial counts (the joint part's model configurations; the hardware part's
+    trials when ``kind`` makes it search instead of enumerating)."""
     from rich.console import Console
 
     console = console or Console()
     out = Path(out)
-    spec = load("hardware-only").with_options(trials=HW_TRIALS if trials is None else trials, kind=kind)
+    hw_kind = kind if kind in ("smac", "random") else None
+    spec = load("hardware-only").with_options(trials=HW_TRIALS if trials is None else trials, kind=hw_kind)
     spec = spec.model_copy(update={"name": "flagship-hardware"})
-    console.print(f"[bold]1/2[/] {spec.description}: {spec.optimizer.trials} trials, objectives "
-                  f"{', '.join(spec.objectives)}, scenario {spec.scenario}")
+    console.print(f"[bold]1/2[/] {spec.description}: objectives {', '.join(spec.objectives)}, scenario "
+                  f"{spec.scenario}")
     st = run(spec, out=out / "hardware", resume=resume, workers=workers, seed=seed, scheduler=scheduler,
              progress=True)
+    require(st, "hardware part")
+    console.print(describe(st))
     console.print(report.counts_line(st))
     rows = [(f"min {o}", st.best(o), st) for o in spec.objectives if st.best(o) is not None]
     console.print(report.compare_table(rows, "carbon-, latency- and energy-optimal designs (CLIP ViT-B/16, edge)"))
@@ -66,21 +79,20 @@ def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, w
     console.print(f"hypervolume {s['hypervolume']:.4f}; results in {st.dir}")
     if not joint:
         return 0
-    if joint_available():
-        joint = load("joint-small").with_options(workers=workers, seed=seed, kind=kind)
-        console.print(f"[bold]2/2[/] {joint.description}")
-        try:
-            # part 2 may never have started (killed after part 1): resuming it then means starting it
-            started = (out / "joint" / "study.sqlite").is_file()
-            js = run(joint, out=out / "joint", resume=resume and started, scheduler=scheduler, progress=True)
-        except StudyError as e:
-            console.print(f"joint search not run: {e}")
-            return 0
-        console.print(report.counts_line(js))
-        console.print(report.best_table(js))
-        console.print(report.front_table(js, limit=12))
-        report.write(js)
-    else:
-        console.print("[bold]2/2[/] joint model/hardware search skipped: this build has no pruned-CLIP evaluator "
-                      "(frontend model side); the hardware-only study above is complete")
+    js = load(JOINT_PRESET).with_options(trials=trials or JOINT_TRIALS, workers=workers, seed=seed,
+                                         kind=kind if kind in ("smac", "random") else None, mode=mode,
+                                         exhaustive=exhaustive)
+    js = js.model_copy(update={"name": "flagship-joint"})
+    console.print(f"[bold]2/2[/] {js.description}: {js.optimizer.trials} model configurations over all "
+                  f"{len(js.knobs())} knobs of the paper's space")
+    started = (out / "joint" / "study.sqlite").is_file()     # killed after part 1: resuming part 2 starts it
+    jst = run(js, out=out / "joint", resume=resume and started, scheduler=scheduler, progress=True)
+    require(jst, "joint part")
+    console.print(describe(jst))
+    console.print(report.counts_line(jst))
+    console.print(report.best_table(jst))
+    console.print(report.front_table(jst, limit=12))
+    js_summary = report.write(jst)
+    console.print(f"accuracy: {js_summary['accuracy_source']}")
+    console.print(f"hypervolume {js_summary['hypervolume']:.4f}; results in {jst.dir}")
     return 0

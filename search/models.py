@@ -42,6 +42,47 @@ def read_accuracy(result: Any) -> float:
     raise EvaluationError(f"the model evaluator returned {type(result).__name__} without an 'accuracy' field")
 
 
+# What each model-side evaluator measures (frontend.evaluate.evaluate's ``evaluator`` names).
+EVALUATORS = {
+    "proxy": "mean image-text retrieval R@1 on the built-in benchmark's held-out split ({test_n:,} procedural "
+             "32x32 scenes), no recovery",
+    "finetune": "the same R@1 after recovery distillation from the unpruned model ({budget} steps, scaled by the "
+                "FLOP reduction)",
+}
+
+
+def accuracy_source(spec: Any) -> str | None:
+    """What measures a study's ``accuracy`` (evaluator, data, network), for every table, plot and summary that shows
+    it; None when the study has no accuracy."""
+    if not spec.needs_accuracy:
+        return None
+    from frontend.evaluate.api import FINETUNE_BUDGET
+    from frontend.proxy import bench
+
+    f = spec.fidelity
+
+    def what(name: str, budget: int | None) -> str:
+        text = EVALUATORS.get(name, f"the model evaluator {name!r}")
+        return f"'{name}': " + text.format(test_n=bench.TEST_N, budget=budget or FINETUNE_BUDGET)
+    proxy = bench.model.NAME
+    net = f"measured on the benchmark CLIP ({proxy}, {_proxy_params():,} parameters)"
+    if spec.model.spec != "frontend.proxy.model:build":
+        name = spec.model.spec.split(":", 1)[-1]
+        net += f" with {name}'s knob values carried to the same relative positions of its pruning ranges " \
+               f"(hardware metrics are {name}'s)"
+    out = f"{what(f.low, f.low_budget)}, {net}"
+    if f.high and f.promote:
+        out += f"; the {f.promote} most accurate front designs re-scored with {what(f.high, f.high_budget)}"
+    return out
+
+
+def _proxy_params() -> int:
+    from frontend.clip import Arch, params
+    from frontend.proxy import model
+    arch = Arch.of(model.build())
+    return params(arch, arch.config())
+
+
 class PrunedCLIP:
     """One open_clip base architecture and its pruned variants."""
 

@@ -31,7 +31,8 @@ class Progress:
             self.bar.start()
             self.task = self.bar.add_task("search", total=total, status="")
 
-    def add(self, t: Trial) -> None:
+    def add(self, t: Trial, advance: int = 1) -> None:
+        """Count a finished trial (``advance`` 0: another row of the same trial, e.g. a nested model's front)."""
         c = cost_vector(self.objectives, t)
         if t.ok and c is not None:
             for o, v in zip(self.objectives, c):
@@ -42,7 +43,7 @@ class Progress:
             self.failed += 1
         if self.bar is not None:
             best = " ".join(f"{o}={_fmt(M.cost(o, v))}" for o, v in self.best.items())
-            self.bar.update(self.task, advance=1, status=f"best {best}  front {len(self.front)}"
+            self.bar.update(self.task, advance=advance, status=f"best {best}  front {len(self.front)}"
                             + (f"  failed/infeasible {self.failed}" if self.failed else ""))
 
     def close(self) -> None:

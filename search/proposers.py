@@ -172,7 +172,7 @@ class SmacProposer:
 
 
 def make(kind: str, space: Space, spec: StudySpec, workdir: Path) -> "RandomProposer | SmacProposer":
-    """``kind`` is "smac" or "random"; both draw their seed and settings from ``spec.optimizer``."""
+    """``kind`` is "smac" (also for "auto") or "random"; both draw their seed and settings from ``spec.optimizer``."""
     o = spec.optimizer
     if kind == "random":
         return RandomProposer(space, o.seed)

@@ -68,6 +68,12 @@ def console_width() -> int:
     return Console().width
 
 
+def accuracy_caption(study: Study, cols: Sequence[str]) -> str | None:
+    """What measured the accuracy column (evaluator, data, network), or None when none is shown."""
+    from .models import accuracy_source
+    return f"accuracy: {accuracy_source(study.spec)}" if "accuracy" in cols else None
+
+
 def _designs_table(title: str, rows: Sequence[tuple[Sequence[str], Trial, Study]], lead: Sequence[str],
                    required: Sequence[str], optional: Sequence[str], width: int | None) -> Table:
     """Designs as rows: lead columns, metric columns (header: name over unit) and the configuration in compact
@@ -89,6 +95,8 @@ def _designs_table(title: str, rows: Sequence[tuple[Sequence[str], Trial, Study]
             cols.append(c)
             used += metric_w(c) + GAP
     legend = "configuration: " + notation.legend(design_values(st, t.config) for _, t, st in rows)
+    acc = accuracy_caption(rows[0][2], cols) if rows else None
+    legend += f"\n{acc}" if acc else ""
     tab = Table(title=escape(title), caption=escape(legend), caption_justify="left", box=box.SIMPLE_HEAD,
                 show_edge=False, pad_edge=False, padding=0)
     for name in lead:
@@ -163,8 +171,12 @@ def plot(study: Study, out_dir: str | Path) -> list[Path]:
         ax.set_xlabel(header(a))
         ax.set_ylabel(header(b))
         ax.set_title(study.spec.name)
+        cap = accuracy_caption(study, (a, b))
+        if cap:
+            import textwrap
+            fig.text(0.01, 0.005, textwrap.fill(cap, 110), fontsize=6, va="bottom")
         ax.legend(fontsize=8)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.1 if cap else 0, 1, 1))
         p = out / "front.png"
         fig.savefig(p, dpi=110)
         plt.close(fig)
@@ -173,7 +185,7 @@ def plot(study: Study, out_dir: str | Path) -> list[Path]:
     if len(ks):
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.plot(ks, hv, c="tab:blue")
-        ax.set_xlabel("trials")
+        ax.set_xlabel("designs stored, in order" if study.info.get("mode") in ("nested", "exhaustive") else "trials")
         ax.set_ylabel("hypervolume (normalised, ref 1.1)")
         ax.set_title(f"{study.spec.name}: hypervolume vs trials ({study.spec.optimizer.kind})")
         fig.tight_layout()
@@ -187,7 +199,9 @@ def plot(study: Study, out_dir: str | Path) -> list[Path]:
 def write(study: Study, out_dir: str | Path | None = None) -> dict[str, Any]:
     """summary.json and the plots into the study's directory (or ``out_dir``); returns the summary."""
     out = Path(out_dir or study.dir)
+    from .models import accuracy_source
     s = study.summary()
+    s["accuracy_source"] = accuracy_source(study.spec)
     s["plots"] = [str(p) for p in plot(study, out)]
     (out / "summary.json").write_text(json.dumps(s, indent=1, default=float))
     return s

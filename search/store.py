@@ -229,6 +229,17 @@ class Store:
         t.id = self._last_id
         return t.id
 
+    def add_many(self, trials: list[Trial]) -> None:
+        """Several trials in one transaction: a kill midway stores all of them or none."""
+        self.db.execute("BEGIN")
+        try:
+            for t in trials:
+                self.add(t)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def count(self, fidelity: str = "low") -> int:
         return self._sql("counting trials", "SELECT COUNT(*) FROM trials WHERE fidelity = ?", (fidelity,))[0][0]
 

@@ -115,7 +115,17 @@ class Constraint(Strict):
 
 
 class Optimizer(Strict):
-    kind: Literal["smac", "random"] = "smac"
+    """Who proposes configurations and how a joint study is split (``search.engine.plan`` resolves ``auto``)."""
+
+    # auto: exhaustive for a study without model knobs whose hardware space can be enumerated, else smac
+    kind: Literal["auto", "smac", "random", "exhaustive"] = "auto"
+    # joint studies (model and hardware knobs): nested = an outer optimiser over the model knobs and, per model,
+    # the exact hardware front (the default); flat = one optimiser over every knob (the paper's single BO)
+    mode: Literal["auto", "nested", "flat"] = "auto"
+    # nested: each model's hardware front enumerated (auto: up to search.designs.MAX_ENUMERATED points) or sampled
+    inner: Literal["auto", "exhaustive", "sampled"] = "auto"
+    inner_samples: int = Field(20_000, ge=1)
+    wall_s: float | None = Field(None, gt=0)          # stop proposing after this many seconds (a time budget)
     trials: int = Field(100, ge=1)
     seed: int = Field(0, ge=0, le=2**32 - 1)         # ConfigSpace and numpy seeds
     workers: int = Field(1, ge=1)
@@ -206,12 +216,16 @@ class StudySpec(Strict):
     def digest(self) -> str:
         """Hash of everything that changes a trial's result (not the trial count or worker count)."""
         d = self.model_dump(mode="json")
-        d["optimizer"] = {k: v for k, v in d["optimizer"].items() if k not in ("trials", "workers")}
+        d["optimizer"] = {k: v for k, v in d["optimizer"].items() if k not in ("trials", "workers", "wall_s")}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_options(self, **opts: Any) -> "StudySpec":
-        """A copy with optimizer fields replaced (``trials``, ``seed``, ``workers``, ``kind``); None is ignored."""
+        """A copy with optimizer fields replaced (``trials``, ``seed``, ``workers``, ``kind``, ``mode``, ...); None is
+        ignored. ``exhaustive=True`` asks for enumeration: of the whole space in a study without model knobs, of
+        each model's hardware space in a joint study."""
         opt = {k: v for k, v in opts.items() if v is not None}
+        if opt.pop("exhaustive", False):
+            opt["inner" if self.searched("model") else "kind"] = "exhaustive"
         return self.model_copy(update={"optimizer": self.optimizer.model_copy(update=opt)}) if opt else self
 
 

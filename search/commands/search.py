@@ -25,13 +25,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "print the best designs and the front and write OUT/report.html. "
                            f"Presets: flagship, {', '.join(presets())}.")
     p.add_argument("study", metavar="STUDY", help="study YAML file, a preset name, or 'flagship'")
-    p.add_argument("--trials", type=int, help="number of trials (overrides the study)")
+    p.add_argument("--trials", type=int, help="number of trials (overrides the study; a nested study counts model "
+                   "configurations; the flagship: its optimised parts)")
     p.add_argument("--workers", type=int, help="parallel trials on a local Dask cluster of N processes")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run trials on an existing Dask scheduler (tcp://host:port)")
     p.add_argument("--resume", action="store_true", help="continue the study stored in --out")
     p.add_argument("--out", metavar="DIR", help="results directory (default runs/NAME-OPTIMISER-sSEED)")
     p.add_argument("--seed", type=int, help="random seed (overrides the study)")
-    p.add_argument("--optimizer", choices=["smac", "random"], help="override the study's optimiser")
+    p.add_argument("--optimizer", choices=["auto", "smac", "random", "exhaustive"],
+                   help="override the study's optimiser (auto: every design when a study without model knobs can be "
+                        "enumerated, else smac)")
+    p.add_argument("--mode", choices=["nested", "flat"], help="joint studies: nested (default: an optimiser over the "
+                   "model knobs, each model's exact hardware front) or flat (one optimiser over every knob)")
+    p.add_argument("--exhaustive", action="store_true", help="enumerate the hardware space (of the whole study, or "
+                   "of each model in a nested study); an error when it is too large")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-report", action="store_true", help="do not write OUT/report.html")
     add_json(p, "the summary")
@@ -60,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import report
     from ..engine import run as run_study
+    from ..nested import describe
     from ..results import Study
 
     quiet = json_to_stdout(args)
@@ -73,18 +81,23 @@ def run(args: argparse.Namespace) -> int:
         from ..flagship import run_flagship
         out = Path(args.out or "runs/flagship")
         rc = run_flagship(out=out, trials=args.trials, workers=args.workers, seed=args.seed, resume=args.resume,
-                          console=console, kind=args.optimizer, scheduler=args.scheduler)
+                          console=console, kind=args.optimizer, scheduler=args.scheduler, mode=args.mode,
+                          exhaustive=args.exhaustive or None)
         written = _html(out, args, console)
         if args.json:
             dirs = sorted(p.parent for p in out.glob("*/study.sqlite"))
             emit(args, {"studies": [report.summary(Study.load(d)) for d in dirs], "report": written})
         return rc
     st = run_study(args.study, out=args.out, resume=args.resume, trials=args.trials, workers=args.workers,
-                   seed=args.seed, kind=args.optimizer, scheduler=args.scheduler, progress=not args.quiet)
+                   seed=args.seed, kind=args.optimizer, scheduler=args.scheduler, progress=not args.quiet,
+                   mode=args.mode, exhaustive=args.exhaustive or None)
+    console.print(describe(st))
     console.print(report.counts_line(st))
     console.print(report.best_table(st))
     console.print(report.front_table(st, limit=15))
     s = report.write(st)
+    if s.get("accuracy_source"):
+        console.print(f"accuracy: {s['accuracy_source']}")
     console.print(f"hypervolume (normalised) {s['hypervolume']:.4f}; results in {st.dir} "
                   f"(study.sqlite, summary.json, {', '.join(p.rsplit('/', 1)[-1] for p in s['plots'])})")
     written = _html(st.dir, args, console)

@@ -27,9 +27,10 @@ def test_tiny_clip_variants_match_closed_form_counts(tmp_path):
                                      "text_width": 48}},
                     constraints=[{"metric": "params", "max": 3.0e5}], optimizer={"kind": "random", "trials": 8,
                                                                                 "seed": 0})
-    st = search.run(d, out=tmp_path)
+    st = search.run(d, out=tmp_path)                              # nested: 8 models, each its pe_cols front
     ev = Evaluator(search.load(d))
-    assert len(st.trials) == 8
+    models = {(t.config["text_layers"], t.config["vision_ffn"], t.config["vision_heads"]) for t in st.trials}
+    assert st.info["mode"] == "nested" and len(models) == st.info["model_evaluations"] == 8
     for t in st.trials:
         cfg = ev.clip.config({**ev.fixed, **t.config})
         assert cfg.text.width == 48
@@ -82,7 +83,7 @@ def test_multi_fidelity_promotes_the_most_accurate_front_designs(tmp_path, monke
     d = model_study(model={"spec": "searchkit:tiny_clip", "knobs": {"text_layers": [2, 3, 4]}},
                     objectives=["accuracy", "carbon_kg"], constraints=[],
                     fidelity={"low": "proxy", "high": "finetune", "promote": 2},
-                    optimizer={"kind": "random", "trials": 5, "seed": 1})
+                    optimizer={"kind": "random", "trials": 5, "seed": 1, "mode": "flat"})
     st = search.run(d, out=tmp_path)
     assert calls.count("proxy") == 5 and calls.count("finetune") == len(st.high) == 2
     promoted = {h.parent for h in st.high}
