@@ -12,8 +12,9 @@ TOWERS = ("image", "text", "both")
 SOURCE_ROOTS = {"image": ("", "visual"), "text": ("m", "")}
 
 
-def create_model(arch: str) -> Any:
-    """An open_clip CLIP model of architecture ``arch`` with random weights; nothing is downloaded."""
+def create_model(arch: str, device: str = "cpu") -> Any:
+    """An open_clip CLIP model of architecture ``arch`` with random weights; nothing is downloaded.
+    ``device="meta"`` gives its shapes without weights (no memory)."""
     import logging
 
     import open_clip
@@ -25,7 +26,7 @@ def create_model(arch: str) -> Any:
         raise ModelSpecError(f"openclip:{arch}: unknown open_clip architecture; closest: {close or known[:6]} "
                              f"({len(known)} known, see open_clip.list_models())")
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # "no pretrained weights" notice
-    return open_clip.create_model(arch, pretrained=None).eval()
+    return open_clip.create_model(arch, pretrained=None, device=device).eval()
 
 
 class TextTower:

@@ -10,7 +10,9 @@ model configurations, each one's exact hardware front; accuracy from the built-i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from ir.errors import CatxError
 
 from . import paper, report
 from .engine import run
@@ -34,6 +36,18 @@ def direction(st: Study) -> dict[str, Any]:
             "latency_optimal": {"id": lat.id, "config": lat.config, **{k: ml[k] for k in report.SHOWN if k in ml}},
             "carbon_saving": 1 - mc["carbon_kg"] / ml["carbon_kg"], "area_ratio": ml["area_mm2"] / mc["area_mm2"],
             "latency_ratio": mc["latency_s"] / ml["latency_s"]}
+
+
+def part(name: str, fn: Callable[[], Study]) -> Study:
+    """Run one part; any failure, typed or not, becomes one SearchError line naming the part."""
+    try:
+        st = fn()
+    except CatxError as e:
+        raise SearchError(f"flagship {name}: {e}") from None
+    except Exception as e:  # an untyped failure of the main job is still one line, never a trace
+        raise SearchError(f"flagship {name}: {type(e).__name__}: {e}") from e
+    require(st, name)
+    return st
 
 
 def require(st: Study, part: str) -> None:
@@ -62,9 +76,8 @@ def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, w
     spec = spec.model_copy(update={"name": "flagship-hardware"})
     console.print(f"[bold]1/2[/] {spec.description}: objectives {', '.join(spec.objectives)}, scenario "
                   f"{spec.scenario}")
-    st = run(spec, out=out / "hardware", resume=resume, workers=workers, seed=seed, scheduler=scheduler,
-             progress=True)
-    require(st, "hardware part")
+    st = part("hardware part", lambda: run(spec, out=out / "hardware", resume=resume, workers=workers, seed=seed,
+                                           scheduler=scheduler, progress=True))
     console.print(describe(st))
     console.print(report.counts_line(st))
     rows = [(f"min {o}", st.best(o), st) for o in spec.objectives if st.best(o) is not None]
@@ -86,8 +99,8 @@ def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, w
     console.print(f"[bold]2/2[/] {js.description}: {js.optimizer.trials} model configurations over all "
                   f"{len(js.knobs())} knobs of the paper's space")
     started = (out / "joint" / "study.sqlite").is_file()     # killed after part 1: resuming part 2 starts it
-    jst = run(js, out=out / "joint", resume=resume and started, scheduler=scheduler, progress=True)
-    require(jst, "joint part")
+    jst = part("joint part", lambda: run(js, out=out / "joint", resume=resume and started, scheduler=scheduler,
+                                         progress=True))
     console.print(describe(jst))
     console.print(report.counts_line(jst))
     console.print(report.best_table(jst))

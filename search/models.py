@@ -120,11 +120,18 @@ class PrunedCLIP:
                     raise StudyError(f"model.spec {self.spec!r}: cannot load the model ({e})") from None
         return self._model
 
+    def shapes(self):
+        """The model's structure without weights where possible (open_clip on the meta device), else the model."""
+        if self._model is None and self.spec.startswith("openclip:"):
+            from frontend.openclip import create_model
+            return create_model(self.name, device="meta")
+        return self.model
+
     @property
     def arch(self):
         if self._arch is None:
             from frontend.clip import Arch
-            self._arch = Arch.of(self.model, self.name)
+            self._arch = Arch.of(self.shapes(), self.name)
         return self._arch
 
     def knob_values(self) -> dict[str, list[int]]:
@@ -150,9 +157,14 @@ class PrunedCLIP:
         copies sent to workers instantiate graphs without torch.export or TVM."""
         from frontend.clip import template
         _ = self.arch
-        for part in TOWER_PARTS[self.tower]:
-            if part not in self._templates:
-                self._templates[part] = template(self.model, part, self.batch, self.name, self.template_dir)
+        todo = [p for p in TOWER_PARTS[self.tower] if p not in self._templates]
+        if todo:
+            shapes = self.shapes()
+            for part in todo:
+                self._templates[part] = template(shapes, part, self.batch, self.name, self.template_dir,
+                                                 fit_model=lambda: self.model)
+        if all(t is not None for t in self._templates.values()):
+            self._model = None        # weights only serve fitting (ViT-B/16's are 0.6 GB); templates are cached
 
     def graph(self, config) -> ir.Graph:
         """IR of the variant, towers merged as ``frontend.load`` does; each tower from its parametric template

@@ -27,13 +27,12 @@ def pareto_mask(costs: np.ndarray) -> np.ndarray:
 
 
 def _hv2(p: np.ndarray, ref: np.ndarray) -> float:
+    """Exact 2-D sweep, vectorised: by increasing x, each point adds (ref_x - x) x (its drop of the running min y);
+    dominated points drop it by 0, so they need no filtering."""
     p = p[np.argsort(p[:, 0], kind="stable")]
-    hv, best_y = 0.0, ref[1]
-    for x, y in p:
-        if y < best_y:
-            hv += (ref[0] - x) * (best_y - y)
-            best_y = y
-    return hv
+    low = np.minimum.accumulate(p[:, 1])
+    before = np.concatenate([[ref[1]], low[:-1]])
+    return float(np.sum((ref[0] - p[:, 0]) * (before - low)))
 
 
 def _hv(p: np.ndarray, ref: np.ndarray) -> float:
@@ -51,7 +50,7 @@ def _hv(p: np.ndarray, ref: np.ndarray) -> float:
         depth = top - p[i, -1]
         if depth > 0:
             sub = p[: i + 1, :-1]
-            hv += depth * _hv(sub[pareto_mask(sub)], ref[:-1])
+            hv += depth * _hv(sub if d == 3 else sub[pareto_mask(sub)], ref[:-1])
     return hv
 
 

@@ -281,10 +281,13 @@ def _write(path: Path, key: str, value: TowerTemplate | str) -> None:
         log.warning("cannot write the parametric lowering cache %s (%s)", path, e)
 
 
-def template(model: nn.Module, part: str, batch: int = 1, name: str = "",
-             cache_dir: str | Path | None = None) -> TowerTemplate | None:
+def template(model: nn.Module, part: str, batch: int = 1, name: str = "", cache_dir: str | Path | None = None,
+             fit_model: Callable[[], nn.Module] | None = None) -> TowerTemplate | None:
     """The tower's template (from memory, the disk cache, or fitted now); None when the family does not fit,
-    in which case the reason is logged once and the caller lowers each configuration afresh."""
+    in which case the reason is logged once and the caller lowers each configuration afresh.
+
+    ``model`` may hold no weights (built on the meta device): only its structure is read, unless the template must
+    be fitted, which lowers ``fit_model()`` (default: ``model``)."""
     from .lower import lower_fresh
 
     if part not in PARTS:
@@ -299,9 +302,11 @@ def template(model: nn.Module, part: str, batch: int = 1, name: str = "",
             base = arch.config()
             tower_space = getattr(arch.space(), PARTS[part])
 
+            real = fit_model() if fit_model is not None else model
+
             def lower(tc: TowerConfig) -> str:
                 cfg = base.model_copy(update={PARTS[part]: tc})
-                return ir.to_json(lower_fresh(model, cfg, part, batch, name, depth=2), indent=None)
+                return ir.to_json(lower_fresh(real, cfg, part, batch, name, depth=2), indent=None)
             try:
                 hit = fit(lower, tower_space, getattr(base, PARTS[part]), part, key)
             except FitError as e:
