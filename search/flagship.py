@@ -23,7 +23,10 @@ from .study import load
 
 HW_TRIALS = 1000      # when part 1 runs an optimiser (--optimizer smac|random) instead of enumerating
 JOINT_PRESET = "carbon-latency"     # the paper's carbon+latency mode: accuracy, carbon_kg, latency_s
-JOINT_TRIALS = 60     # model configurations of part 2
+JOINT_TRIALS = 40     # model configurations of part 2
+# Part 2's high fidelity: the 2 most accurate front models re-scored after a short recovery (25 steps x the FLOP
+# reduction, at most 100), so the main job stays within minutes on 2 cores
+JOINT_FIDELITY = {"promote": 2, "high_budget": 25}
 
 
 def direction(st: Study) -> dict[str, Any]:
@@ -95,7 +98,8 @@ def run_flagship(out: str | Path = "runs/flagship", trials: int | None = None, w
     js = load(JOINT_PRESET).with_options(trials=trials or JOINT_TRIALS, workers=workers, seed=seed,
                                          kind=kind if kind in ("smac", "random") else None, mode=mode,
                                          exhaustive=exhaustive)
-    js = js.model_copy(update={"name": "flagship-joint"})
+    js = js.model_copy(update={"name": "flagship-joint",
+                               "fidelity": js.fidelity.model_copy(update=JOINT_FIDELITY)})
     console.print(f"[bold]2/2[/] {js.description}: {js.optimizer.trials} model configurations over all "
                   f"{len(js.knobs())} knobs of the paper's space")
     started = (out / "joint" / "study.sqlite").is_file()     # killed after part 1: resuming part 2 starts it
