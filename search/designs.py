@@ -198,9 +198,10 @@ class HardwareGrid:
         groups: dict[tuple, list[int]] = {}
         for i, (p, hw) in enumerate(zip(points, hws)):
             target = p.get("mapper", fixed.get("mapper", "edp"))
-            groups.setdefault((target, hw.node_nm, hw.dram.kind), []).append(i)
-        for (target, _, _), idx in groups.items():
-            r = backend.sweep([graph], [hws[i] for i in idx], target=target)
+            attention = p.get("attention", fixed.get("attention", "best"))
+            groups.setdefault((target, attention, hw.node_nm, hw.dram.kind), []).append(i)
+        for (target, attention, _, _), idx in groups.items():
+            r = backend.sweep([graph], [hws[i] for i in idx], target=target, attention=attention)
             sc = self.ev.scenario
             gb = np.array([dram_capacity_gb(sc, hws[i].dram.capacity_gb, model_bytes) for i in idx])
             cb = carbon_batch(sc, energy_j=r.energy_j, latency_s=r.latency_s, area_mm2=r.area_mm2,

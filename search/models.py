@@ -1,5 +1,6 @@
 """Pruned-CLIP variants for model search: knob values -> CLIPConfig -> IR (instantiated from the family's parametric
-template, or lowered once per tower shape) and, when the model side provides it, accuracy on the built-in benchmark."""
+template, or lowered once per tower shape; fused by ``ir.fuse``) and, when the model side provides it, accuracy on
+the built-in benchmark."""
 
 from __future__ import annotations
 
@@ -84,9 +85,11 @@ def _proxy_params() -> int:
 
 
 class PrunedCLIP:
-    """One open_clip base architecture and its pruned variants."""
+    """One open_clip base architecture and its pruned variants (towers fused by ``ir.fuse`` unless ``fuse=False``,
+    so the attention schedule knob has fused attention ops to act on)."""
 
-    def __init__(self, spec: str, tower: str = "both", batch: int = 1, cache_dir: str | Path | None = None):
+    def __init__(self, spec: str, tower: str = "both", batch: int = 1, cache_dir: str | Path | None = None,
+                 fuse: bool = True):
         if ":" not in spec:
             raise StudyError(f"model.spec: model knobs prune a CLIP; the spec must be openclip:ARCH or "
                              f"module:callable (returning an open_clip CLIP), got {spec!r}")
@@ -94,6 +97,7 @@ class PrunedCLIP:
         self.name = spec.split(":", 1)[1] if spec.startswith("openclip:") else spec.replace(":", ".")
         self.tower = tower
         self.batch = batch
+        self.fuse = fuse
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self._model = None
         self._arch = None
@@ -162,7 +166,7 @@ class PrunedCLIP:
             shapes = self.shapes()
             for part in todo:
                 self._templates[part] = template(shapes, part, self.batch, self.name, self.template_dir,
-                                                 fit_model=lambda: self.model)
+                                                 fit_model=lambda: self.model, fuse=self.fuse)
         if all(t is not None for t in self._templates.values()):
             self._model = None        # weights only serve fitting (ViT-B/16's are 0.6 GB); templates are cached
 
@@ -190,14 +194,15 @@ class PrunedCLIP:
         shape = (part, tc.heads, tc.ffn, tc.width)
         g = self._graphs.get(shape)
         if g is None:
-            stem = f"{self.name}-{part}-b{self.batch}-h{tc.heads}-f{tc.ffn}-w{tc.width}"
+            stem = f"{self.name}-{part}-b{self.batch}-h{tc.heads}-f{tc.ffn}-w{tc.width}" \
+                + ("" if self.fuse else "-unfused")
             path = self.cache_dir / f"{stem}.json" if self.cache_dir else None
             if path is not None and path.is_file():
                 g = ir.load(path)
             else:
                 base = self.arch.config()
                 cfg = CLIPConfig(**{**{"text": base.text, "vision": base.vision}, CONFIG_SIDE[part]: tc})
-                g = lower_fresh(self.model, cfg, part, self.batch, self.name)
+                g = lower_fresh(self.model, cfg, part, self.batch, self.name, fuse=self.fuse)
                 if path is not None:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -4,8 +4,9 @@ A pruned tower's IR is the same text for every configuration except its numbers 
 constants, names). The IR of a two-layer tower is lowered at the base configuration and with each shape knob
 (heads, FFN, width) moved to its lower end; every number that changes becomes an exact affine form of the knobs
 (rational coefficients); the forms are then checked against a fifth lowering where every knob differs. The depth
-is the layer block's repeat count. Instantiating a configuration is filling numbers into text and parsing it
-(milliseconds, no torch or TVM needed), and gives the very graph a fresh lowering gives.
+is the layer block's repeat count. Templates are fitted on fused graphs (``ir.fuse``; ``fuse=False`` fits the
+unfused ones), so an instantiated graph is already fused. Instantiating a configuration is filling numbers into
+text and parsing it (milliseconds, no torch or TVM needed), and gives the very graph a fresh lowering gives.
 
 A family whose text changes shape between lowerings, or whose numbers are not affine, does not fit: the caller
 lowers afresh (logged). Templates are cached on disk (``CACHE/lowering/``), keyed by the base model's structure,
@@ -41,7 +42,7 @@ from .errors import ConfigError
 log = logging.getLogger("catx.lowering")
 
 FORMAT = "catx-parametric-tower"
-VERSION = 1
+VERSION = 2                                    # 2: templates of fused graphs (and unfused ones)
 SHAPE_KNOBS = ("heads", "ffn", "width")        # layers only repeat the layer block
 NUMBER = re.compile(r"\d+")
 PARTS = {"image": "vision", "text": "text"}
@@ -65,6 +66,7 @@ class TowerTemplate:
     coef: np.ndarray                        # (slots, 1 + knobs) numerators over ``den``: [constant, h, f, w]
     den: np.ndarray                         # (slots,) common denominators
     floor: np.ndarray                       # (slots,) least value a slot may take (0, 1 or 2: as in every fit)
+    fused: bool = True                      # fitted on ``ir.fuse``d lowerings
     _doc: dict = field(default_factory=dict, repr=False, compare=False)
 
     def numbers(self, tc: TowerConfig) -> list[str]:
@@ -97,7 +99,7 @@ class TowerTemplate:
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "part": self.part, "space": self.space.model_dump(), "pieces": list(self.pieces),
                 "tokens": list(self.tokens), "slots": self.slots.tolist(), "coef": self.coef.tolist(),
-                "den": self.den.tolist(), "floor": self.floor.tolist()}
+                "den": self.den.tolist(), "floor": self.floor.tolist(), "fused": self.fused}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TowerTemplate":
@@ -105,7 +107,8 @@ class TowerTemplate:
                 pieces=tuple(d["pieces"]), tokens=tuple(d["tokens"]),
                 slots=np.array(d["slots"], dtype=np.int64).reshape(-1),
                 coef=np.array(d["coef"], dtype=np.int64).reshape(-1, 1 + len(SHAPE_KNOBS)),
-                den=np.array(d["den"], dtype=np.int64).reshape(-1), floor=np.array(d["floor"], dtype=np.int64))
+                den=np.array(d["den"], dtype=np.int64).reshape(-1), floor=np.array(d["floor"], dtype=np.int64),
+                fused=bool(d["fused"]))
         n = len(t.slots)
         if len(t.pieces) != len(t.tokens) + 1 or len(t.den) != n or len(t.coef) != n or len(t.floor) != n \
                 or (n and (t.slots.min() < 0 or t.slots.max() >= len(t.tokens))) or np.any(t.den <= 0):
@@ -143,7 +146,7 @@ def fit_points(space: TowerSpace, base: TowerConfig) -> tuple[list[TowerConfig],
 
 
 def fit(lower: Callable[[TowerConfig], str], space: TowerSpace, base: TowerConfig, part: str,
-        key: str = "") -> TowerTemplate:
+        key: str = "", fused: bool = True) -> TowerTemplate:
     """Fit a template from lowerings (``lower`` returns a two-layer tower's IR JSON text); FitError if it does not
     hold on the check configuration."""
     pts, check = fit_points(space, base)
@@ -178,7 +181,7 @@ def fit(lower: Callable[[TowerConfig], str], space: TowerSpace, base: TowerConfi
         floor.append(2 if least >= 2 else least)
     tpl = TowerTemplate(key=key, part=part, space=space, pieces=tuple(pieces), tokens=tuple(tokens),
                         slots=np.array(slots, dtype=np.int64), coef=np.array(coef, dtype=np.int64).reshape(-1, 4),
-                        den=np.array(den, dtype=np.int64), floor=np.array(floor, dtype=np.int64))
+                        den=np.array(den, dtype=np.int64), floor=np.array(floor, dtype=np.int64), fused=fused)
     want = lower(check)
     got = tpl.text(check) if check != base else want
     if got != want:
@@ -242,9 +245,9 @@ def _structure_digest(model: nn.Module) -> str:
 _TEMPLATES: dict[str, TowerTemplate | str] = {}
 
 
-def _path(arch: Arch, part: str, batch: int, key: str, cache_dir: str | Path | None) -> Path:
+def _path(arch: Arch, part: str, batch: int, fuse: bool, key: str, cache_dir: str | Path | None) -> Path:
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", arch.name)
-    return cache_root(cache_dir) / "lowering" / f"{stem}-{part}-b{batch}-{key}.json"
+    return cache_root(cache_dir) / "lowering" / f"{stem}-{part}-b{batch}-{'fused' if fuse else 'unfused'}-{key}.json"
 
 
 def _read(path: Path, key: str) -> TowerTemplate | str | None:
@@ -282,21 +285,22 @@ def _write(path: Path, key: str, value: TowerTemplate | str) -> None:
 
 
 def template(model: nn.Module, part: str, batch: int = 1, name: str = "", cache_dir: str | Path | None = None,
-             fit_model: Callable[[], nn.Module] | None = None) -> TowerTemplate | None:
+             fit_model: Callable[[], nn.Module] | None = None, fuse: bool = True) -> TowerTemplate | None:
     """The tower's template (from memory, the disk cache, or fitted now); None when the family does not fit,
     in which case the reason is logged once and the caller lowers each configuration afresh.
 
     ``model`` may hold no weights (built on the meta device): only its structure is read, unless the template must
-    be fitted, which lowers ``fit_model()`` (default: ``model``)."""
+    be fitted, which lowers ``fit_model()`` (default: ``model``). ``fuse``: the template of fused graphs (as
+    ``lower_fresh`` gives by default) or of unfused ones; each has its own cache entry."""
     from .lower import lower_fresh
 
     if part not in PARTS:
         raise ConfigError(f"part must be one of {sorted(PARTS)}, got {part!r}")
     arch = Arch.of(model, name)
-    key = digest([FORMAT, VERSION, code_version(), structure_digest(model), arch.name, part, batch])
+    key = digest([FORMAT, VERSION, code_version(), structure_digest(model), arch.name, part, batch, bool(fuse)])
     hit = _TEMPLATES.get(key)
     if hit is None:
-        path = _path(arch, part, batch, key, cache_dir)
+        path = _path(arch, part, batch, fuse, key, cache_dir)
         hit = _read(path, key)
         if hit is None:
             base = arch.config()
@@ -306,9 +310,9 @@ def template(model: nn.Module, part: str, batch: int = 1, name: str = "", cache_
 
             def lower(tc: TowerConfig) -> str:
                 cfg = base.model_copy(update={PARTS[part]: tc})
-                return ir.to_json(lower_fresh(real, cfg, part, batch, name, depth=2), indent=None)
+                return ir.to_json(lower_fresh(real, cfg, part, batch, name, depth=2, fuse=fuse), indent=None)
             try:
-                hit = fit(lower, tower_space, getattr(base, PARTS[part]), part, key)
+                hit = fit(lower, tower_space, getattr(base, PARTS[part]), part, key, fused=bool(fuse))
             except FitError as e:
                 hit = str(e)
             _write(path, key, hit)

@@ -1,5 +1,6 @@
 """Lowering a pruned tower from two layers equals lowering it whole, and its MACs equal the closed form (the fresh
-path that parametric templates are fitted from and checked against, tests/model/test_parametric.py)."""
+path that parametric templates are fitted from and checked against, tests/model/test_parametric.py); fused by
+default, as ``ir.fuse`` fuses the whole lowering."""
 
 import pytest
 
@@ -22,12 +23,15 @@ def test_two_layer_lowering_equals_full(cfg, part):
     m = model.build()
     arch = Arch.of(m)
     config = CLIPConfig(**cfg)
-    g = lower_fresh(m, config, part)
+    g = lower_fresh(m, config, part, fuse=False)
     side = "vision" if part == "image" else "text"
     mod, x = tower_modules(prune(m, config), part)[part]
     full = load_module(mod, x)
     assert ir.totals(g) == ir.totals(full)
     assert ir.totals(g).macs == (vision_macs if part == "image" else text_macs)(arch, config)
+    fused = lower_fresh(m, config, part)                                   # the default: through ir.fuse
+    assert fused == ir.fuse(g) and ir.totals(fused) == ir.totals(ir.fuse(full))
+    assert ir.totals(fused).macs == ir.totals(g).macs and len(fused.ops) < len(g.ops)
     n = len(_CACHE)
     depth = 2 if getattr(config, side).layers != 2 else 4
     deeper_config = config.model_copy(update={side: getattr(config, side).model_copy(update={"layers": depth})})

@@ -1,5 +1,6 @@
 """Parametric lowering: a configuration instantiated from the fitted template is the graph a fresh lowering gives
-(ops, dims, index maps, MACs, estimates); the cache survives processes and is rebuilt when corrupt or stale."""
+(ops, dims, index maps, MACs, estimates), fused by default and unfused on request; the cache survives processes and
+is rebuilt when corrupt or stale."""
 
 from __future__ import annotations
 
@@ -26,16 +27,24 @@ def random_configs(arch: Arch, n: int, seed: int) -> list[CLIPConfig]:
 
 
 def assert_same_as_fresh(model, arch: Arch, cfg: CLIPConfig, part: str, cache_dir, hw=None) -> None:
+    """The instantiated tower (fused, the default) equals ``ir.fuse`` of the whole-depth fresh lowering, the unfused
+    instantiation equals the fresh unfused lowering; fusing keeps the closed-form MACs."""
     g = lower_tower(model, cfg, part, cache_dir=cache_dir)
+    u = lower_tower(model, cfg, part, cache_dir=cache_dir, fuse=False)
     _CACHE.clear()
-    fresh = lower_fresh(model, cfg, part)
+    unfused = lower_fresh(model, cfg, part, fuse=False)
+    fresh = ir.fuse(unfused)
     assert g == fresh                                      # ops, dims, index maps, tensors, blocks, names
     assert ir.to_json(g) == ir.to_json(fresh)
+    assert u == unfused and ir.to_json(u) == ir.to_json(unfused)
+    assert any(o.kind == ir.OpKind.ATTENTION for o in g.ops)
+    assert not any(o.kind == ir.OpKind.ATTENTION for o in u.ops)
     macs = (vision_macs if part == "image" else text_macs)(arch, cfg)
-    assert ir.totals(g).macs == ir.totals(fresh).macs == macs
+    assert ir.totals(g).macs == ir.totals(u).macs == ir.totals(fresh).macs == macs
     if hw is not None:
-        a, b = backend.estimate(g, hw), backend.estimate(fresh, hw)
-        assert (a.latency_s, a.energy_j, a.area_mm2) == (b.latency_s, b.energy_j, b.area_mm2)
+        for attention in ("best", "fused", "unfused"):
+            a, b = backend.estimate(g, hw, attention=attention), backend.estimate(fresh, hw, attention=attention)
+            assert (a.latency_s, a.energy_j, a.area_mm2) == (b.latency_s, b.energy_j, b.area_mm2)
 
 
 @pytest.fixture
@@ -55,7 +64,7 @@ def test_template_comes_from_disk_without_lowering(tiny, tmp_path, fresh_memory,
     arch = Arch.of(tiny)
     cfg = random_configs(arch, 1, seed=3)[0]
     first = lower_tower(tiny, cfg, "image", cache_dir=tmp_path)
-    assert len(list((tmp_path / "lowering").glob("*-image-b1-*.json"))) == 1
+    assert len(list((tmp_path / "lowering").glob("*-image-b1-fused-*.json"))) == 1
     monkeypatch.setattr(P, "_TEMPLATES", {})
 
     def no_lowering(*a, **k):
@@ -173,12 +182,15 @@ def test_open_clip_architectures_instantiate_exactly(name, tmp_path_factory, fre
                                global_buffer_mb=4)
     for i, cfg in enumerate(random_configs(arch, 2, seed=11)):
         for part in ("image", "text"):
-            g = lower_tower(m, cfg, part, name=name, cache_dir=cache)
+            g = lower_tower(m, cfg, part, name=name, cache_dir=cache)          # fused (the default)
             _CACHE.clear()
-            fresh = lower_fresh(m, cfg, part, name=name)
+            fresh = ir.fuse(lower_fresh(m, cfg, part, name=name, fuse=False))   # fused after the whole lowering
             assert g == fresh
+            assert sum(o.kind == ir.OpKind.ATTENTION for o in g.ops) == 1      # one fused attention per layer
             assert ir.totals(g).macs == (vision_macs if part == "image" else text_macs)(arch, cfg)
             if i == 0:
-                a, b = backend.estimate(g, hw), backend.estimate(fresh, hw)
-                assert (a.latency_s, a.energy_j) == (b.latency_s, b.energy_j)
+                for attention in ("fused", "unfused"):
+                    a, b = backend.estimate(g, hw, attention=attention), backend.estimate(fresh, hw,
+                                                                                       attention=attention)
+                    assert (a.latency_s, a.energy_j) == (b.latency_s, b.energy_j)
     assert P.template(m, "image", name=name, cache_dir=cache) is not None

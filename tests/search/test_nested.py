@@ -211,3 +211,25 @@ def test_workers_need_no_tvm(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got == [[t.config, t.metrics] for t in want.rows]
+
+
+def test_attention_knob_acts_on_the_fused_clip_towers(tmp_path):
+    """Pruned CLIP towers are fused, so the attention schedule knob changes the designs (no 'no effect' note); the
+    nested rows searching it equal the per-trial path, which passes it to ``backend.estimate``."""
+    import ir
+    d = joint(schedule={"knobs": {"attention": ["fused", "unfused"]}},
+              hardware={"template": "catransformers-edge", "knobs": {"cores": [1, 2], "pe_rows": [32, 64]}},
+              optimizer={"kind": "random", "trials": 3, "seed": 2})
+    ev = Evaluator(search.load(d))
+    assert not ev.notes
+    v = {"text_layers": 2, "vision_heads": 4, "text_width": 64, "cores": 1, "pe_rows": 32}
+    g = ev.graph(v)
+    assert sum(o.kind == ir.OpKind.ATTENTION for o in g.ops) == 2             # one per tower's layer block
+    fused, unfused = ev({**v, "attention": "fused"}), ev({**v, "attention": "unfused"})
+    assert fused.metrics["macs"] == unfused.metrics["macs"]
+    assert fused.metrics["latency_s"] != unfused.metrics["latency_s"]
+    st = search.run(d, out=tmp_path)
+    assert st.info["mode"] == "nested"
+    for t in st.trials:
+        want = ev(t.config).metrics
+        assert t.metrics == pytest.approx({k: want[k] for k in t.metrics}, rel=1e-9)
