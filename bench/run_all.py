@@ -68,7 +68,7 @@ BENCHES = (
           ("bench/results/search_smac_overhead.json",), 1.5),
     Bench("search_parallel", ("bench/search_parallel.py",), ("bench/results/search_parallel.json",), 4),
     Bench("lowering_parametric", ("bench/lowering_parametric.py",), ("bench/results/lowering_parametric.json",), 4),
-    Bench("search_nested_parallel", ("bench/search_nested_parallel.py", "--models", "16"),
+    Bench("search_nested_parallel", ("bench/search_nested_parallel.py", "--models", "8"),
           ("bench/results/search_nested_parallel.json",), 4),
     Bench("search_nested_vs_flat", ("bench/search_nested_vs_flat.py", "--seeds", "5", "--wall-s", "60", "--points",
                                     "6"), ("bench/results/search_nested_vs_flat.json",), 12),

@@ -1,14 +1,16 @@
-"""Parametric lowering: a tower's IR as exact affine functions of its pruning knobs, fitted once per base model.
+"""Parametric lowering: a tower's IR as exact multilinear functions of its pruning knobs, fitted once per base model.
 
 A pruned tower's IR is the same text for every configuration except its numbers (dims, shapes, index-map
-constants, names). The IR of a two-layer tower is lowered at the base configuration and with each shape knob
-(heads, FFN, width) moved to its lower end; every number that changes becomes an exact affine form of the knobs
-(rational coefficients); the forms are then checked against a fifth lowering where every knob differs. The depth
-is the layer block's repeat count. Templates are fitted on fused graphs (``ir.fuse``; ``fuse=False`` fits the
-unfused ones), so an instantiated graph is already fused. Instantiating a configuration is filling numbers into
-text and parsing it (milliseconds, no torch or TVM needed), and gives the very graph a fresh lowering gives.
+constants, names, folded-op statistics). The IR of a two-layer tower is lowered at every corner of the box spanned
+by the base configuration and each shape knob (heads, FFN, width) at its lower end (8 lowerings); every number
+that changes becomes an exact multilinear form of the knobs (affine in each; products such as FFN x width arise
+from weight sizes), with rational coefficients; the forms are then checked against one more lowering where every
+knob differs (middle values). The depth is the layer block's repeat count. Templates are fitted on fused graphs
+(``ir.fuse``; ``fuse=False`` fits the unfused ones), so an instantiated graph is already fused. Instantiating a
+configuration is filling numbers into text and parsing it (milliseconds, no torch or TVM needed), and gives the
+very graph a fresh lowering gives.
 
-A family whose text changes shape between lowerings, or whose numbers are not affine, does not fit: the caller
+A family whose text changes shape between lowerings, or whose numbers are not multilinear, does not fit: the caller
 lowers afresh (logged). Templates are cached on disk (``CACHE/lowering/``), keyed by the base model's structure,
 the tower, the batch and the code version; a cache file that fails its checksum or key is refitted.
 """
@@ -19,13 +21,13 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import os
 import re
 import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
-from math import lcm
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,20 +44,29 @@ from .errors import ConfigError
 log = logging.getLogger("catx.lowering")
 
 FORMAT = "catx-parametric-tower"
-VERSION = 2                                    # 2: templates of fused graphs (and unfused ones)
+VERSION = 3                                    # 2: fused graphs (and unfused ones); 3: multilinear forms
 SHAPE_KNOBS = ("heads", "ffn", "width")        # layers only repeat the layer block
+# the monomials of a multilinear form, as index sets into SHAPE_KNOBS: 1, h, f, w, hf, hw, fw, hfw
+MONOMIALS = tuple(itertools.chain.from_iterable(itertools.combinations(range(len(SHAPE_KNOBS)), r)
+                                                for r in range(len(SHAPE_KNOBS) + 1)))
 NUMBER = re.compile(r"\d+")
 PARTS = {"image": "vision", "text": "text"}
 
 
 class FitError(ValueError):
-    """The lowerings of a family do not follow one affine template (the caller lowers afresh)."""
+    """The lowerings of a family do not follow one multilinear template (the caller lowers afresh)."""
+
+
+def monomials(tc: TowerConfig) -> list[int]:
+    """The values of ``MONOMIALS`` at ``tc``'s shape knobs."""
+    v = [getattr(tc, k) for k in SHAPE_KNOBS]
+    return [math.prod(v[i] for i in m) for m in MONOMIALS]
 
 
 # -- the template --------------------------------------------------------------------------------------------
 @dataclass
 class TowerTemplate:
-    """The IR text of one tower with affine number slots; ``instantiate`` fills them for a configuration."""
+    """The IR text of one tower with multilinear number slots; ``instantiate`` fills them for a configuration."""
 
     key: str
     part: str
@@ -63,7 +74,7 @@ class TowerTemplate:
     pieces: tuple[str, ...]                 # the text between numbers (one more than ``tokens``)
     tokens: tuple[str, ...]                 # every number's text at the base configuration
     slots: np.ndarray                       # indices of the numbers that vary
-    coef: np.ndarray                        # (slots, 1 + knobs) numerators over ``den``: [constant, h, f, w]
+    coef: np.ndarray                        # (slots, MONOMIALS) numerators over ``den`` (Python ints: no overflow)
     den: np.ndarray                         # (slots,) common denominators
     floor: np.ndarray                       # (slots,) least value a slot may take (0, 1 or 2: as in every fit)
     fused: bool = True                      # fitted on ``ir.fuse``d lowerings
@@ -72,8 +83,8 @@ class TowerTemplate:
     def numbers(self, tc: TowerConfig) -> list[str]:
         """The text of every number of the IR of ``tc``; ConfigError outside the space or the fitted range."""
         _check(self.space, tc, self.part)
-        x = np.array([1, *(getattr(tc, k) for k in SHAPE_KNOBS)], dtype=np.int64)
-        num = self.coef @ x
+        x = np.array(monomials(tc), dtype=object)
+        num = self.coef @ x if len(self.slots) else np.zeros(0, dtype=object)
         vals = num // self.den
         if np.any(vals * self.den != num) or np.any(vals < self.floor):
             bad = int(np.flatnonzero((vals * self.den != num) | (vals < self.floor))[0])
@@ -106,14 +117,22 @@ class TowerTemplate:
         t = cls(key=d["key"], part=d["part"], space=TowerSpace.model_validate(d["space"]),
                 pieces=tuple(d["pieces"]), tokens=tuple(d["tokens"]),
                 slots=np.array(d["slots"], dtype=np.int64).reshape(-1),
-                coef=np.array(d["coef"], dtype=np.int64).reshape(-1, 1 + len(SHAPE_KNOBS)),
-                den=np.array(d["den"], dtype=np.int64).reshape(-1), floor=np.array(d["floor"], dtype=np.int64),
+                coef=_ints(d["coef"]).reshape(-1, len(MONOMIALS)),
+                den=_ints(d["den"]).reshape(-1), floor=np.array(d["floor"], dtype=np.int64),
                 fused=bool(d["fused"]))
         n = len(t.slots)
         if len(t.pieces) != len(t.tokens) + 1 or len(t.den) != n or len(t.coef) != n or len(t.floor) != n \
                 or (n and (t.slots.min() < 0 or t.slots.max() >= len(t.tokens))) or np.any(t.den <= 0):
             raise ValueError("inconsistent template arrays")
         return t
+
+
+def _ints(rows: Any) -> np.ndarray:
+    """Exact integers (Python ints in an object array); ValueError on anything else."""
+    a = np.array(rows, dtype=object)
+    if not all(type(v) is int for v in a.flat):
+        raise ValueError("template coefficients must be integers")
+    return a
 
 
 def _check(space: TowerSpace, tc: TowerConfig, part: str) -> None:
@@ -129,20 +148,40 @@ def _split(text: str) -> tuple[list[str], list[str]]:
     return NUMBER.split(text), NUMBER.findall(text)
 
 
+def _moved(space: TowerSpace, base: TowerConfig) -> list[tuple[int, ...]]:
+    """The monomials the fit can determine: those of the knobs whose lower end differs from the base."""
+    can = {i for i, k in enumerate(SHAPE_KNOBS) if getattr(space, k).lo != getattr(base, k)}
+    return [m for m in MONOMIALS if set(m) <= can]
+
+
 def fit_points(space: TowerSpace, base: TowerConfig) -> tuple[list[TowerConfig], TowerConfig]:
-    """The base shape, the base with each shape knob at its lower end, and a check shape differing in every knob
-    that can vary (middle values, or the lower end of two-value knobs)."""
-    pts = [base]
-    for k in SHAPE_KNOBS:
-        r = getattr(space, k)
-        if r.lo != getattr(base, k):
-            pts.append(base.model_copy(update={k: r.lo}))
+    """The corners of the box between the base shape and each movable knob's lower end (the base first; one
+    corner per fitted monomial: the knobs of the monomial at their lower end), and a check shape differing in every
+    knob that can vary (middle values, or the lower end of two-value knobs)."""
+    pts = [base.model_copy(update={SHAPE_KNOBS[i]: getattr(space, SHAPE_KNOBS[i]).lo for i in m})
+           for m in _moved(space, base)]
     check = {}
     for k in SHAPE_KNOBS:
         vals = getattr(space, k).values()
         mid = vals[len(vals) // 2]
         check[k] = mid if len(vals) >= 3 else vals[0]
     return pts, base.model_copy(update=check)
+
+
+def _inverse(m: list[list[Fraction]]) -> list[list[Fraction]]:
+    """Exact inverse of a small nonsingular matrix (Gauss-Jordan over fractions)."""
+    n = len(m)
+    a = [row[:] + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(m)]
+    for c in range(n):
+        r = next(r for r in range(c, n) if a[r][c] != 0)
+        a[c], a[r] = a[r], a[c]
+        piv = a[c][c]
+        a[c] = [x / piv for x in a[c]]
+        for r in range(n):
+            if r != c and a[r][c] != 0:
+                f = a[r][c]
+                a[r] = [x - f * y for x, y in zip(a[r], a[c])]
+    return [row[n:] for row in a]
 
 
 def fit(lower: Callable[[TowerConfig], str], space: TowerSpace, base: TowerConfig, part: str,
@@ -158,7 +197,9 @@ def fit(lower: Callable[[TowerConfig], str], space: TowerSpace, base: TowerConfi
             i = next(j for j, (a, b) in enumerate(zip(pc, pieces)) if a != b) if len(pc) == len(pieces) else -1
             raise FitError(f"the IR's structure changes with the knobs ({p} vs {base}"
                            + (f": {pieces[i][:60]!r} vs {pc[i][:60]!r})" if i >= 0 else ": a different op count)"))
-    moved = {k: next((j for j, p in enumerate(pts) if getattr(p, k) != getattr(base, k)), None) for k in SHAPE_KNOBS}
+    used = _moved(space, base)
+    cols = [MONOMIALS.index(m) for m in used]
+    inv = _inverse([[Fraction(monomials(p)[j]) for j in cols] for p in pts])
     slots, coef, den, floor = [], [], [], []
     for i, tok in enumerate(tokens):
         vals = [s[1][i] for s in splits]
@@ -166,22 +207,20 @@ def fit(lower: Callable[[TowerConfig], str], space: TowerSpace, base: TowerConfi
             continue
         if any(len(v) > 1 and v.startswith("0") for v in vals):
             raise FitError(f"number {i} ({vals}) has leading zeros: part of a decimal fraction that varies")
-        x0 = int(tok)
-        c = [Fraction(0)] * len(SHAPE_KNOBS)
-        for j, k in enumerate(SHAPE_KNOBS):
-            if moved[k] is not None:
-                p = pts[moved[k]]
-                c[j] = Fraction(int(vals[moved[k]]) - x0, getattr(p, k) - getattr(base, k))
-        c0 = x0 - sum(cj * getattr(base, k) for cj, k in zip(c, SHAPE_KNOBS))
-        d = lcm(*(f.denominator for f in (c0, *c)))
+        y = [int(v) for v in vals]
+        c = [sum(r * v for r, v in zip(row, y)) for row in inv]            # coefficients of the used monomials
+        d = math.lcm(*(f.denominator for f in c))
+        row = [0] * len(MONOMIALS)
+        for j, f in zip(cols, c):
+            row[j] = int(f * d)
         slots.append(i)
-        coef.append([int(f * d) for f in (c0, *c)])
+        coef.append(row)
         den.append(d)
-        least = min(int(v) for v in vals)
+        least = min(y)
         floor.append(2 if least >= 2 else least)
     tpl = TowerTemplate(key=key, part=part, space=space, pieces=tuple(pieces), tokens=tuple(tokens),
-                        slots=np.array(slots, dtype=np.int64), coef=np.array(coef, dtype=np.int64).reshape(-1, 4),
-                        den=np.array(den, dtype=np.int64), floor=np.array(floor, dtype=np.int64), fused=fused)
+                        slots=np.array(slots, dtype=np.int64), coef=_ints(coef).reshape(-1, len(MONOMIALS)),
+                        den=_ints(den), floor=np.array(floor, dtype=np.int64), fused=fused)
     want = lower(check)
     got = tpl.text(check) if check != base else want
     if got != want:
@@ -189,8 +228,8 @@ def fit(lower: Callable[[TowerConfig], str], space: TowerSpace, base: TowerConfi
         if a[0] != b[0]:
             raise FitError(f"the IR's structure at {check} differs from the fitted template")
         i = next(j for j, (x, y) in enumerate(zip(a[1], b[1])) if x != y)
-        raise FitError(f"number {i} of the IR at {check} is {a[1][i]}, the affine fit gives {b[1][i]} "
-                       f"(context {a[0][i][-40:]!r}): not affine in {', '.join(SHAPE_KNOBS)}")
+        raise FitError(f"number {i} of the IR at {check} is {a[1][i]}, the multilinear fit gives {b[1][i]} "
+                       f"(context {a[0][i][-40:]!r}): not multilinear in {', '.join(SHAPE_KNOBS)}")
     return tpl
 
 
@@ -317,7 +356,7 @@ def template(model: nn.Module, part: str, batch: int = 1, name: str = "", cache_
                 hit = str(e)
             _write(path, key, hit)
         if isinstance(hit, str):
-            log.warning("parametric lowering: %s %s tower does not fit an affine template (%s); every configuration "
-                        "is lowered afresh", arch.name, part, hit)
+            log.warning("parametric lowering: %s %s tower does not fit a multilinear template (%s); every "
+                        "configuration is lowered afresh", arch.name, part, hit)
         _TEMPLATES[key] = hit
     return hit if isinstance(hit, TowerTemplate) else None

@@ -153,9 +153,25 @@ def test_fit_recovers_exact_affine_forms_with_rational_coefficients():
     assert len(tpl.slots) == 4 and sorted(tpl.den.tolist()) == [1, 1, 2, 2]
 
 
-def test_fit_rejects_products_and_structure_changes():
-    with pytest.raises(P.FitError, match="not affine"):
-        P.fit(lambda tc: f"[{tc.heads * tc.width}]", SPACE, BASE, "image")
+def test_fit_recovers_exact_multilinear_forms():
+    def lower(tc):           # products of knobs, as weight sizes in folded-op statistics
+        h, f, w = tc.heads, tc.ffn, tc.width
+        return f'{{"moved": {f * w + 3 * h * w}, "all": {h * f * w // 2 + 7}, "dim": {h * 64}}}'
+    tpl = P.fit(lower, SPACE, BASE, "image")
+    for h in SPACE.heads.values():
+        for f in SPACE.ffn.values():
+            for w in SPACE.width.values():
+                tc = TowerConfig(layers=2, heads=h, ffn=f, width=w)
+                assert tpl.text(tc) == lower(tc)
+    assert sorted(tpl.den.tolist()) == [1, 1, 2]
+    again = P.TowerTemplate.from_dict(json.loads(json.dumps(tpl.to_dict())))   # Python ints survive JSON
+    assert again.text(TowerConfig(layers=2, heads=3, ffn=160, width=40)) == lower(TowerConfig(layers=2, heads=3,
+                                                                                             ffn=160, width=40))
+
+
+def test_fit_rejects_squares_and_structure_changes():
+    with pytest.raises(P.FitError, match="not multilinear"):
+        P.fit(lambda tc: f"[{tc.width * tc.width}]", SPACE, BASE, "image")
     with pytest.raises(P.FitError, match="structure"):
         P.fit(lambda tc: "[1]" if tc.heads == 4 else "[1, 2]", SPACE, BASE, "image")
     with pytest.raises(P.FitError, match="leading zeros"):
