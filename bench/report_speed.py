@@ -6,17 +6,16 @@ Without --study it first runs the hardware-only study (CLIP ViT-B/16, both tower
 random proposals, which store the same kind of trials as SMAC in a third of the time) into a temporary folder.
 It then writes the report (a) in the process that ran the search, as `catx search` does when it finishes, and
 (b) in fresh processes, `python -m search.cli report DIR`, the way a user runs it later (imports included). Wall
-and CPU seconds are both recorded: on a loaded shared machine the wall time overstates what the work costs.
+and CPU seconds are both recorded: on a loaded shared machine the wall time overstates what the work costs. The
+result is stored with bench/provenance.py's header (script, machine, date, commit, load).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,17 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from provenance import Run  # noqa: E402
 
 import search  # noqa: E402
 from search.webreport import write_study_report  # noqa: E402
-
-
-def machine() -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    return {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "python": platform.python_version(), "load_avg_1m_at_start": os.getloadavg()[0],
-            "commit": commit.stdout.strip()}
 
 
 def fresh_process(study: Path, out: Path) -> dict:
@@ -58,7 +52,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "report_speed.json")
     args = ap.parse_args()
-    doc = {"machine": machine(), "target": {"seconds": 3.0, "bytes": 5_000_000}}
+    bench = Run("report_speed")
+    doc = {"target": {"seconds": 3.0, "bytes": 5_000_000}}
     tmp = Path(tempfile.mkdtemp(prefix="catx-report-speed-"))
     study = args.study
     if study is None:
@@ -81,9 +76,9 @@ def main() -> int:
     doc["summary"] = {"fresh_process_wall_s_min": best["wall_s"],
                       "fresh_process_cpu_s_min": min(r["cpu_s"] for r in runs),
                       "bytes": best["bytes"], "meets_time_target": best["wall_s"] <= 3.0,
-                      "meets_size_target": best["bytes"] <= 5_000_000,
-                      "load_avg_1m_at_end": os.getloadavg()[0]}
-    args.out.write_text(json.dumps(doc, indent=1))
+                      "meets_size_target": best["bytes"] <= 5_000_000}
+    bench.save(doc, args.out)
+    shutil.rmtree(tmp, ignore_errors=True)       # the temporary study and pages
     print(json.dumps(doc["summary"], indent=1))
     return 0
 
