@@ -86,10 +86,11 @@ BENCHES = (
     Bench("fusion_edge_direction", ("bench/fusion_edge_direction.py",),
           ("bench/results/fusion_edge_direction.json",), 1.5),
     Bench("zigzag_compare", ("bench/zigzag_compare.py", "--arrays", "32x32,128x128", "--dataflows", "os,ws"),
-          ("bench/results/zigzag_compare.json", "bench/results/zigzag_compare.txt"), 2, needs=("peer:zigzag",)),
+          ("bench/results/zigzag_compare.json", "bench/results/zigzag_compare.txt"), 2, needs=("peer:zigzag",),
+          stdout_to="bench/results/zigzag_compare.txt"),
     Bench("scalesim_compare", ("bench/scalesim_compare.py",),
           ("bench/results/scalesim_compare.json", "bench/results/scalesim_compare.txt"), 25,
-          needs=("peer:scalesim",)),
+          needs=("peer:scalesim",), stdout_to="bench/results/scalesim_compare.txt"),
 )
 # Scripts in bench/ that are not benches themselves: called by a bench, or this tooling.
 HELPERS = ("bench/provenance.py", "bench/run_all.py", "bench/scalesim_run.py", "bench/zigzag_run.py",

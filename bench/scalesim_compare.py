@@ -23,7 +23,9 @@ sys.path.insert(0, str(ROOT))
 import backend  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests" / "backend"))
+sys.path.insert(0, str(ROOT / "bench"))
 from backend_graphs import gemm  # noqa: E402
+from provenance import Run  # noqa: E402
 
 # (name, M, K, N): ViT-B/16 image tower, 197 tokens, width 768, 12 heads of 64, FFN 3072
 GEMMS = [("qkv", 197, 768, 2304), ("qk_per_head", 197, 64, 197), ("av_per_head", 197, 197, 64),
@@ -54,6 +56,7 @@ def main() -> int:
     ap.add_argument("--store", action="store_true")
     ap.add_argument("--quick", action="store_true", help="only the per-head GEMMs")
     a = ap.parse_args()
+    run = Run("scalesim_compare")             # header argv records --quick
     gemms = GEMMS[1:3] if a.quick else GEMMS
     rows_out, stored = [], []
     print(f"{'gemm':<12} {'array':<8} {'df':<3} {'scalesim':>10} {'catx':>10} {'catx_cc':>10} {'err%':>7} "
@@ -84,8 +87,7 @@ def main() -> int:
     print(f"max |error| {max(errs):.2f}%  mean |error| {sum(errs) / len(errs):.2f}%  over {len(errs)} cases")
     print(f"SCALE-Sim total {sum(r['scalesim_s'] for r in rows_out):.1f} s, CATX total "
           f"{sum(r['catx_ms'] for r in rows_out):.1f} ms")
-    (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results" / "scalesim_compare.json").write_text(json.dumps(rows_out, indent=1))
+    run.save(rows_out)          # bench/results/scalesim_compare.json, with its header (bench/provenance.py)
     if a.store:
         STORE.parent.mkdir(parents=True, exist_ok=True)
         STORE.write_text(json.dumps({"tool": "scalesim 3.0.0", "config": "bench/scalesim_run.py CONFIG",

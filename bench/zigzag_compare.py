@@ -23,12 +23,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "backend"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from backend_graphs import gemm  # noqa: E402
 
 import backend  # noqa: E402
 
 estimate_module = importlib.import_module("backend.estimate")
+from provenance import Run  # noqa: E402
+
 from backend.costs import consts  # noqa: E402
 
 GEMMS = [("qkv", 196, 768, 2304), ("qk_per_head", 196, 64, 196), ("av_per_head", 196, 196, 64),
@@ -59,6 +62,7 @@ def main() -> int:
     ap.add_argument("--arrays", default="32x32")
     ap.add_argument("--dataflows", default="os,ws")
     a = ap.parse_args()
+    run = Run("zigzag_compare")
     rows_out = []
     print(f"{'gemm':<12} {'array':<8} {'df':<3} {'catx_cyc':>10} {'zz_cyc':>10} {'catx_uJ':>9} {'zz_uJ':>9} "
           f"{'E zz/catx':>9} {'catx_dramMB':>11} {'zz_dramMB':>9} {'catx_ms':>8} {'zz_s':>6}")
@@ -99,8 +103,7 @@ def main() -> int:
         tot_c = sum(r["catx_ms"] for r in rows_out) / 1e3
         tot_z = sum(r["zigzag_s"] for r in rows_out)
         print(f"{len(rows_out)} cases: ZigZag {tot_z:.1f} s, CATX {tot_c * 1e3:.1f} ms (x{tot_z / tot_c:,.0f})")
-    (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results" / "zigzag_compare.json").write_text(json.dumps(rows_out, indent=1, default=str))
+    run.save(json.loads(json.dumps(rows_out, default=str)))      # bench/results/zigzag_compare.json, with its header
     return 0
 
 
