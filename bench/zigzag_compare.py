@@ -26,13 +26,12 @@ sys.path.insert(0, str(ROOT / "tests" / "backend"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from backend_graphs import gemm  # noqa: E402
-
-import backend  # noqa: E402
-
-estimate_module = importlib.import_module("backend.estimate")
 from provenance import Run  # noqa: E402
 
+import backend  # noqa: E402
 from backend.costs import consts  # noqa: E402
+
+estimate_module = importlib.import_module("backend.estimate")
 
 GEMMS = [("qkv", 196, 768, 2304), ("qk_per_head", 196, 64, 196), ("av_per_head", 196, 196, 64),
          ("out_proj", 196, 768, 768), ("ffn_up", 196, 768, 3072), ("ffn_down", 196, 3072, 768)]
