@@ -1,12 +1,14 @@
 """Rerun every bench behind a number in README.md and docs/, storing each result under bench/results/.
 
-    python bench/run_all.py                 # all benches this machine can run (about 20 minutes on 2 cores)
+    python bench/run_all.py                 # all benches this machine can run (--list gives the expected minutes)
     python bench/run_all.py --list          # what would run, what is skipped and why, and the time budget
     python bench/run_all.py --only carbon_batch proxy_benchmark_cpu
     python bench/run_all.py --peer-python /work/peers-venv/bin/python   # also the SCALE-Sim and ZigZag comparisons
+    python bench/run_all.py --only setup_install setup_suite             # the README's install and suite times
 
 A bench that needs a peer tool (SCALE-Sim, ZigZag: installed in a separate virtual environment) or a GPU says so and
-is skipped with a message when it is absent. Every bench script in bench/ is listed in BENCHES or HELPERS
+is skipped with a message when it is absent; the set-up benches (a fresh install, the whole test suite) run only when
+named with --only. Every bench script in bench/ is listed in BENCHES or HELPERS
 (tests/test_bench_claims.py checks it), so none is forgotten. Writes bench/results/run_all.json (what ran, how long).
 """
 
@@ -41,6 +43,7 @@ class Bench:
     needs: tuple[str, ...] = ()            # "gpu", "peer:scalesim", "peer:zigzag"
     stdout_to: str | None = None           # a bench that only prints: its output is stored in this file
     env: tuple[tuple[str, str], ...] = ()  # extra environment variables
+    explicit: str | None = None            # why it runs only when named with --only (e.g. it runs the test suite)
 
     @property
     def script(self) -> str:
@@ -75,6 +78,10 @@ BENCHES = (
     Bench("flagship", ("bench/flagship.py",), ("bench/results/flagship.json",), 5),
     Bench("fuzz", ("bench/fuzz.py",), ("bench/results/fuzz.json",), 3),
     Bench("report_speed", ("bench/report_speed.py",), ("bench/results/report_speed.json",), 2),
+    Bench("setup_install", ("bench/setup_time.py", "--part", "install"), ("bench/results/setup_install.json",), 4,
+          explicit="installs a fresh virtual environment (several GB); name it with --only"),
+    Bench("setup_suite", ("bench/setup_time.py", "--part", "suite"), ("bench/results/setup_suite.json",), 4,
+          explicit="runs the whole test suite; name it with --only"),
     Bench("gpu_measure", ("bench/gpu_measure.py", "--out", "bench/results"),
           ("bench/results/gpu_h200_measurements.json",), 9, needs=("gpu",)),
     Bench("gpu_summary", ("bench/gpu_summary.py",), ("bench/results/gpu_h200_summary.md",), 0.1),
@@ -138,7 +145,7 @@ def main() -> int:
         return 2
     chosen = [b for b in BENCHES if a.only is None or b.name in a.only]
     gpu = has_gpu() if any("gpu" in b.needs for b in chosen) else False
-    plan = [(b, missing(b, a.peer_python, gpu)) for b in chosen]
+    plan = [(b, missing(b, a.peer_python, gpu) or (b.explicit if a.only is None else None)) for b in chosen]
     runnable = [b for b, why in plan if why is None]
     total = sum(b.minutes for b in runnable)
     for b, why in plan:
