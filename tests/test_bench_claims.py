@@ -24,7 +24,6 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 # (document, section heading) -> why its measured claims are not yet tied to a stored result, and who ties them.
 PENDING = {
-    ("README.md", "Set up"): "install time and suite time: no bench stores them yet",
     ("README.md", "Hardware estimates: `catx estimate`, `catx inspect` (`backend/`)"):
         "backend rewrite (lead, issue 9): SCALE-Sim/ZigZag comparisons and speed ranges",
     ("docs/backend.md", "Validation and speed (measured)"): "backend rewrite (lead, issue 9)",
