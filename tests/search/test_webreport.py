@@ -152,8 +152,11 @@ def test_report_of_a_study_still_running(tmp_path):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if (out / "study.sqlite").is_file() and len(search.Study.load(out).trials) >= 10:
-                break
+            try:
+                if len(search.Study.load(out).trials) >= 10:
+                    break
+            except (StoreError, sqlite3.Error):      # the search has not created (or finished writing) its store
+                pass
             time.sleep(0.5)
         w = write_study_report(out)
         assert proc.poll() is None                                     # still running when the report was read
