@@ -35,8 +35,8 @@ PENDING = {
         "search engine changing (joint): hardware-only study, SMAC vs random, parallel trials, flagship",
 }
 # Result files written before bench/provenance.py existed (no header), rewritten when their benches are rerun for
-# the final reconciliation: the SCALE-Sim comparison (25 min alone) and the search studies (joint).
-LEGACY_RESULTS = {"scalesim_compare.json", "search_hardware_only.json", "search_smac_vs_random.json"}
+# the final reconciliation: the search studies (joint).
+LEGACY_RESULTS = {"search_hardware_only.json", "search_smac_vs_random.json"}
 
 REGION = re.compile(r"<!-- measured: (?P<files>[^>]*?) -->(?P<body>.*?)<!-- /measured -->", re.S)
 NUMBER = re.compile(r"(?<![\w.@/\-])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?(?:e(?P<exp>[-+]?\d+))?(?!\w)")
