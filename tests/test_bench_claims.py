@@ -24,9 +24,6 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 # (document, section heading) -> why its measured claims are not yet tied to a stored result, and who ties them.
 PENDING = {
-    ("README.md", "Hardware estimates: `catx estimate`, `catx inspect` (`backend/`)"):
-        "backend rewrite (lead, issue 9): SCALE-Sim/ZigZag comparisons and speed ranges",
-    ("docs/backend.md", "Validation and speed (measured)"): "backend rewrite (lead, issue 9)",
     ("README.md", "Search: `catx search`, `catx results` (`search/`)"):
         "search engine changing (joint): hardware-only study and SMAC-vs-random runs",
     ("docs/search.md", "The study file"): "search engine changing (joint)",
