@@ -89,7 +89,9 @@ def main() -> None:
     args = ap.parse_args()
     run = Run("carbon_paper_direction")
     t0 = time.perf_counter()
-    g = frontend.load("openclip:ViT-B-16", tower="both")
+    # the graph as imported, as in the stored run (lowering fuses by default since; bench/fusion_edge_direction.py
+    # sweeps the same space with and without fusion)
+    g = frontend.load("openclip:ViT-B-16", tower="both", fuse=False)
     tot = ir.totals(g)
     print(f"lowered {g.name}: {tot.macs / 1e9:.2f} G MACs, {tot.param_bytes / 1e6:.1f} MB weights "
           f"({time.perf_counter() - t0:.1f} s)")
