@@ -23,17 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 # (document, section heading) -> why its measured claims are not yet tied to a stored result, and who ties them.
-PENDING = {
-    ("README.md", "Search: `catx search`, `catx results` (`search/`)"):
-        "search engine changing (joint): hardware-only study and SMAC-vs-random runs",
-    ("docs/search.md", "The study file"): "search engine changing (joint)",
-    ("docs/search.md", "How it works"): "search engine changing (joint)",
-    ("docs/search.md", "Measured (2-core machine shared with other engineers; `bench/results/search_*.json`)"):
-        "search engine changing (joint): hardware-only study, SMAC vs random, parallel trials, flagship",
-}
+PENDING: dict[tuple[str, str], str] = {}
 # Result files written before bench/provenance.py existed (no header), rewritten when their benches are rerun for
 # the final reconciliation: the search studies (joint).
-LEGACY_RESULTS = {"search_hardware_only.json", "search_smac_vs_random.json"}
+LEGACY_RESULTS: set[str] = set()
 
 REGION = re.compile(r"<!-- measured: (?P<files>[^>]*?) -->(?P<body>.*?)<!-- /measured -->", re.S)
 NUMBER = re.compile(r"(?<![\w.@/\-])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?(?:e(?P<exp>[-+]?\d+))?(?!\w)")
